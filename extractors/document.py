@@ -1,0 +1,194 @@
+"""The document model: the public, versioned result of processing one input file.
+
+`Document > Page > Block > Line > Word`, `Page.tables > Cell`, plus document-level entities,
+fields and relations that refer to element ids. Boxes are `[x0, y0, x1, y1]` relative to the
+page as the input file presents it (0..1, origin top-left). The JSON form of `Document` is the
+export contract `folio.document/1` (see docs/document-schema.md); change it only by bumping
+`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = "folio.document/1"
+
+BBox = list[float]
+BlockKind = Literal[
+    "text", "title", "list", "table", "figure", "caption", "header", "footer", "reference", "equation"
+]
+BLOCK_KINDS: tuple[str, ...] = BlockKind.__args__  # type: ignore[attr-defined]
+Status = Literal["ok", "partial", "failed"]
+TextSource = Literal["pdf", "ocr", "mixed", "none"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+def _check_bbox(value: BBox) -> BBox:
+    if len(value) != 4:
+        raise ValueError(f"bbox needs 4 numbers, got {len(value)}")
+    x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in value)
+    return [round(min(x0, x1), 5), round(min(y0, y1), 5), round(max(x0, x1), 5), round(max(y0, y1), 5)]
+
+
+class _Boxed(_Model):
+    bbox: BBox
+    confidence: float = 1.0
+    source: str = ""
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: BBox) -> BBox:
+        return _check_bbox(value)
+
+
+class Word(_Boxed):
+    id: str
+    text: str
+
+
+class Line(_Boxed):
+    id: str
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Block(_Boxed):
+    id: str
+    kind: BlockKind = "text"
+    order: int = 0
+    lines: list[Line] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+class Cell(_Model):
+    row: int
+    col: int
+    row_span: int = 1
+    col_span: int = 1
+    text: str = ""
+    bbox: BBox | None = None
+    is_header: bool = False
+    confidence: float = 1.0
+
+
+class Table(_Boxed):
+    id: str
+    n_rows: int
+    n_cols: int
+    cells: list[Cell] = Field(default_factory=list)
+
+
+class Page(_Model):
+    id: str
+    index: int
+    width: float
+    height: float
+    unit: Literal["px", "pt"]
+    rotation: int = 0
+    skew: float = 0.0
+    text_source: TextSource = "none"
+    blocks: list[Block] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
+
+    def lines(self) -> Iterator[Line]:
+        for block in self.blocks:
+            yield from block.lines
+
+    def words(self) -> Iterator[Word]:
+        for line in self.lines():
+            yield from line.words
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(block.text for block in sorted(self.blocks, key=lambda b: b.order))
+
+
+class Entity(_Model):
+    id: str
+    label: str
+    text: str
+    value: str | None = None
+    page: int | None = None
+    bbox: BBox | None = None
+    confidence: float = 1.0
+    source: str = ""
+
+
+class DocField(_Model):
+    name: str
+    value: str | None
+    page: int | None = None
+    bbox: BBox | None = None
+    confidence: float = 1.0
+    source: str = ""
+
+
+class Relation(_Model):
+    id: str
+    label: str
+    head: str
+    tail: str
+    confidence: float = 1.0
+    source: str = ""
+
+
+class ErrorRecord(_Model):
+    stage: str
+    page: int | None = None
+    message: str
+
+
+class PipelineInfo(_Model):
+    """How this result was made: enough to reproduce it and to tell two runs apart."""
+
+    profile: str
+    config_hash: str
+    stages: dict[str, str] = Field(default_factory=dict)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    started_at: str = ""
+    elapsed_ms: float = 0.0
+
+
+class Document(_Model):
+    schema_: Literal["folio.document/1"] = Field(default=SCHEMA_VERSION, alias="schema")
+    document_id: str
+    source_name: str
+    source_path: str
+    sha256: str
+    media_type: str = ""
+    size_bytes: int = 0
+    status: Status = "ok"
+    errors: list[ErrorRecord] = Field(default_factory=list)
+    doc_type: str | None = None
+    pages: list[Page] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    fields: list[DocField] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+    pipeline: PipelineInfo | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Document:
+        return cls.model_validate_json(text)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(page.text for page in self.pages)
+
+
+def document_id_for(sha256: str) -> str:
+    """The id of a document derives from its content, so the same bytes are one document."""
+    return f"doc-{sha256[:16]}"

@@ -1,0 +1,179 @@
+"""The one protocol every stage follows, and the registry that maps `kind` strings to stages.
+
+A page stage runs over a batch of `PageContext`s: `predict(batch)` is the model-only part (batched,
+the part a GPU runs), `annotate(batch, predictions)` is pure Python that writes the document.
+A document stage does the same over one `Document`. Stages never touch files, databases or global
+settings; they raise `StageError` with the stage, document and page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from extractors.document import Document, Page
+
+Image = np.ndarray  # HxWx3 uint8 RGB
+
+
+class StageOptions(BaseModel):
+    """Base for a stage's options: unknown keys fail when the profile loads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageError(Exception):
+    """A failure inside a stage, located precisely enough for a reviewer to act on."""
+
+    def __init__(
+        self, stage: str, message: str, document_id: str = "", page: int | None = None
+    ) -> None:
+        self.stage, self.message, self.document_id, self.page = stage, message, document_id, page
+        where = f" (document {document_id}" + (f", page {page}" if page is not None else "") + ")"
+        super().__init__(f"[{stage}] {message}" + (where if document_id else ""))
+
+
+@dataclass
+class Region:
+    """A layout region found on a page (presented-page relative bbox)."""
+
+    kind: str  # one of document.BLOCK_KINDS
+    bbox: list[float]
+    confidence: float
+    source: str
+
+
+# Keys of PageContext.scratch shared between stages (the contract between them):
+LINES = "lines"  # list[document.Line]: text lines with words, from the PDF text layer or OCR
+REGIONS = "regions"  # list[Region]: layout regions; the reading-order stage turns both into blocks
+
+
+@dataclass
+class PageContext:
+    """A page in flight: the model element plus the pixels stages need (never exported).
+
+    `image` is the page as the input presents it. Preprocessing may replace `work_image` with a
+    rotated/deskewed copy; `to_page` maps work-image pixels back to the presented page, so every
+    stage writes boxes in the input's own frame.
+    """
+
+    document_id: str
+    page: Page
+    render: Callable[[], Image] | None = None
+    text_layer_usable: bool = False
+    _image: Image | None = None
+    work_image: Image | None = None
+    # 2x3 affine matrix: work-image pixel (x, y, 1) -> presented-image pixel (x, y).
+    to_page: np.ndarray = field(default_factory=lambda: np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def image(self) -> Image:
+        if self._image is None:
+            if self.render is None:
+                raise StageError("render", "page has no image", self.document_id, self.page.index)
+            self._image = self.render()
+        return self._image
+
+    @property
+    def work(self) -> Image:
+        return self.work_image if self.work_image is not None else self.image
+
+    def relative_bbox(self, points: np.ndarray) -> list[float]:
+        """Axis-aligned page-relative box of work-image points (N x 2 pixels)."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        mapped = pts @ self.to_page[:, :2].T + self.to_page[:, 2]
+        h, w = self.image.shape[:2]
+        x0, y0 = mapped.min(axis=0)
+        x1, y1 = mapped.max(axis=0)
+        return [x0 / w, y0 / h, x1 / w, y1 / h]
+
+    def release(self) -> None:
+        """Drop pixels once every page stage is done, to keep memory flat on long documents."""
+        self._image = None
+        self.work_image = None
+        self.scratch.clear()
+
+
+O = TypeVar("O", bound=StageOptions)
+
+
+class _StageBase(Generic[O]):
+    kind: ClassVar[str]
+    version: ClassVar[str] = "1"
+    requires: ClassVar[tuple[str, ...]] = ()
+    produces: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type[StageOptions]] = StageOptions
+
+    def __init__(self, options: O | None = None) -> None:
+        self.options: O = options if options is not None else self.Options()  # type: ignore[assignment]
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+
+class PageStage(_StageBase[O]):
+    """A stage over batches of pages."""
+
+    batch_size: ClassVar[int] = 8
+
+    def applies_to(self, ctx: PageContext) -> bool:
+        """Pages this stage skips (e.g. OCR skips pages with a usable text layer)."""
+        return True
+
+    def predict(self, batch: Sequence[PageContext]) -> list[Any]:
+        return [None] * len(batch)
+
+    def annotate(self, batch: Sequence[PageContext], predictions: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def __call__(self, batch: Sequence[PageContext]) -> None:
+        todo = [ctx for ctx in batch if self.applies_to(ctx)]
+        if todo:
+            self.annotate(todo, self.predict(todo))
+
+
+class DocumentStage(_StageBase[O]):
+    """A stage over one whole document (entities, relations, fields)."""
+
+    batch_size: ClassVar[int] = 1
+
+    def predict(self, document: Document) -> Any:
+        return None
+
+    def annotate(self, document: Document, prediction: Any) -> None:
+        raise NotImplementedError
+
+    def __call__(self, document: Document) -> None:
+        self.annotate(document, self.predict(document))
+
+
+AnyStage = PageStage[Any] | DocumentStage[Any]
+REGISTRY: dict[str, type[PageStage[Any]] | type[DocumentStage[Any]]] = {}
+
+S = TypeVar("S", bound=type)
+
+
+def register(cls: S) -> S:
+    """Class decorator: make a stage available to profiles under its `kind`."""
+    kind = cls.kind  # type: ignore[attr-defined]
+    if kind in REGISTRY and REGISTRY[kind] is not cls:
+        raise ValueError(f"stage kind {kind!r} registered twice")
+    REGISTRY[kind] = cls  # type: ignore[assignment]
+    return cls
+
+
+def build_stage(kind: str, options: dict[str, Any] | None = None) -> AnyStage:
+    """Instantiate a registered stage; unknown kinds and option keys fail here, at load time."""
+    import extractors.stages  # noqa: F401  (registers the built-in stages)
+
+    if kind not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY))
+        raise ValueError(f"unknown stage kind {kind!r}; known kinds: {known}")
+    cls = REGISTRY[kind]
+    return cls(cls.Options.model_validate(options or {}))
