@@ -1,0 +1,169 @@
+"""A batch run: find input files, skip what this configuration already processed, run the rest
+on the executor, and keep the database loaded as results land.
+
+Re-running the same files with the same profile does nothing; a kill at any point loses no
+finished document (bundles are staged before they are counted) and a rerun finishes the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from extractors.document import document_id_for
+from extractors.ingest import SUPPORTED_SUFFIXES
+from pipelines.config import PipelineConfig
+from pipelines.executor import Job, JobResult, LocalExecutor
+from pipelines.pipeline import file_sha256
+from pipelines.rows import result_id_for
+from pipelines.store import known_result_ids, load_staged
+from pipelines.workspace import Workspace, atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+LOAD_EVERY_S = 2.0
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """Files under the given paths (folders recursively, hidden files skipped), plus problems."""
+    found: list[Path] = []
+    problems: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                parts = child.relative_to(path).parts
+                if child.is_file() and not any(p.startswith(".") for p in parts):
+                    if child.suffix.lower() in SUPPORTED_SUFFIXES:
+                        found.append(child)
+        elif path.is_file():
+            found.append(path)  # named explicitly: try it, ingest explains if unsupported
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return found, problems
+
+
+@dataclass
+class BatchSummary:
+    run_id: str
+    n_files: int = 0
+    n_skipped: int = 0
+    n_duplicates: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    n_pages: int = 0
+    elapsed_s: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.n_pages / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+ProgressHook = Callable[[JobResult | None, BatchSummary], None]
+
+
+def run_batch(
+    paths: list[Path],
+    config: PipelineConfig,
+    workspace: Workspace,
+    workers: int = 2,
+    password: str | None = None,
+    retry_failed: bool = False,
+    command: str = "",
+    on_planned: Callable[[int], None] | None = None,
+    on_result: ProgressHook | None = None,
+) -> BatchSummary:
+    started = time.monotonic()
+    started_at = datetime.now(UTC)
+    run_id = f"run-{started_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    summary = BatchSummary(run_id=run_id)
+    load_staged(workspace)  # whatever a previous, killed batch finished goes in first
+
+    files, summary.problems = discover(paths)
+    config_hash = config.config_hash()
+    done = known_result_ids(workspace)
+    if retry_failed:
+        done -= known_result_ids(workspace, statuses=("failed",))
+    jobs: list[Job] = []
+    seen: set[str] = set()
+    for path in files:
+        try:
+            sha = file_sha256(path)
+        except OSError as error:
+            summary.problems.append(f"{path}: cannot read ({error.strerror or error})")
+            continue
+        if sha in seen:
+            summary.n_duplicates += 1
+            continue
+        seen.add(sha)
+        if result_id_for(document_id_for(sha), config_hash) in done:
+            summary.n_skipped += 1
+            continue
+        stored = workspace.keep_copy(path, sha)
+        jobs.append(Job(path=path.resolve(), sha256=sha, stored_path=str(stored)))
+    summary.n_files = len(files)
+    if on_planned is not None:
+        on_planned(len(jobs))
+
+    def record(state: str) -> None:
+        summary.elapsed_s = time.monotonic() - started
+        atomic_write_json(
+            workspace.runs_dir / f"{run_id}.json",
+            {
+                "run_id": run_id,
+                "started_at": started_at.isoformat(),
+                "finished_at": datetime.now(UTC).isoformat() if state != "running" else None,
+                "profile": config.name,
+                "config_hash": config_hash,
+                "workers": workers,
+                "command": command,
+                "n_files": summary.n_files,
+                "n_skipped": summary.n_skipped,
+                "n_ok": summary.statuses["ok"],
+                "n_partial": summary.statuses["partial"],
+                "n_failed": summary.statuses["failed"],
+                "n_pages": summary.n_pages,
+                "elapsed_s": round(summary.elapsed_s, 3),
+                "pages_per_s": round(summary.pages_per_s, 3),
+                "stage_ms": {k: round(v, 1) for k, v in summary.stage_ms.items()},
+                "state": state,
+            },
+        )
+
+    last_load = time.monotonic()
+
+    def maybe_load() -> None:
+        nonlocal last_load
+        if time.monotonic() - last_load >= LOAD_EVERY_S:
+            record("running")
+            load_staged(workspace)
+            last_load = time.monotonic()
+
+    state = "interrupted"
+    try:
+        if jobs:
+            record("running")
+            executor = LocalExecutor(config, workspace, run_id, workers, password)
+            for result in executor.run(jobs, on_idle=maybe_load):
+                summary.statuses[result.status] += 1
+                summary.n_pages += result.n_pages
+                for stage, ms in result.timings_ms.items():
+                    summary.stage_ms[stage] += ms
+                if result.status != "ok":
+                    summary.failures.append((result.job.path.name, "; ".join(result.errors)))
+                summary.elapsed_s = time.monotonic() - started
+                if on_result is not None:
+                    on_result(result, summary)
+        state = "finished"
+    finally:
+        summary.elapsed_s = time.monotonic() - started
+        record(state)
+        load_staged(workspace)
+    return summary

@@ -1,0 +1,219 @@
+"""`folio`: process documents into a workspace, inspect it, export it, query it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.config import ProfileError, available_profiles, load_profile
+from pipelines.workspace import WORKSPACE_ENV, Workspace
+
+app = typer.Typer(
+    help="Folio: document processing into a DuckDB workspace.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help=f"workspace folder (default: ${WORKSPACE_ENV} or data/workspace)"),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="files and folders (recursive)")],
+    workspace: WorkspaceOpt = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="worker processes")] = max(
+        1, min(4, os.cpu_count() or 1)
+    ),
+    profile: Annotated[str, typer.Option("--profile", "-p", help="profile name or TOML path")] = "default",
+    password: Annotated[str | None, typer.Option(help="password for encrypted PDFs")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="reprocess failed documents")] = False,
+) -> None:
+    """Process files into the workspace (skips what this profile already processed)."""
+    from pipelines.batch import run_batch
+
+    try:
+        config = load_profile(profile)
+    except ProfileError as error:
+        _fail(str(error))
+    ws = Workspace.open(workspace)
+    progress = Progress(
+        TextColumn("[bold]documents"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[pages]} pages · {task.fields[rate]:.2f} pages/s · "
+                   "[red]{task.fields[failed]} failed"),
+        TimeElapsedColumn(), console=err, transient=False,
+    )
+    task = progress.add_task("run", total=None, pages=0, rate=0.0, failed=0)
+
+    def planned(n: int) -> None:
+        progress.update(task, total=n)
+
+    def on_result(result: object, summary: object) -> None:
+        from pipelines.batch import BatchSummary
+
+        assert isinstance(summary, BatchSummary)
+        progress.update(task, advance=1, pages=summary.n_pages, rate=summary.pages_per_s,
+                        failed=summary.statuses["failed"])
+
+    with progress:
+        summary = run_batch(
+            paths, config, ws, workers=workers, password=password, retry_failed=retry_failed,
+            command=shlex.join(["folio", *sys.argv[1:]]), on_planned=planned, on_result=on_result,
+        )
+    _print_summary(summary, ws)
+    if summary.problems and not summary.n_files:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: object, ws: Workspace) -> None:
+    from pipelines.batch import BatchSummary
+
+    assert isinstance(summary, BatchSummary)
+    for problem in summary.problems:
+        err.print(f"[yellow]skipped:[/] {problem}")
+    table = Table(title=f"Run {summary.run_id}", show_header=False)
+    processed = sum(summary.statuses.values())
+    rows = [
+        ("files found", summary.n_files),
+        ("processed", processed),
+        ("already done (skipped)", summary.n_skipped),
+        ("duplicates", summary.n_duplicates),
+        ("ok / partial / failed", f"{summary.statuses['ok']} / {summary.statuses['partial']} / "
+                                  f"{summary.statuses['failed']}"),
+        ("pages", summary.n_pages),
+        ("time", f"{summary.elapsed_s:.1f} s"),
+        ("pages/s", f"{summary.pages_per_s:.2f}"),
+    ]
+    for stage, ms in sorted(summary.stage_ms.items(), key=lambda kv: -kv[1]):
+        if summary.n_pages:
+            rows.append((f"  {stage}", f"{ms / summary.n_pages:.0f} ms/page"))
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+    if summary.failures:
+        failures = Table(title="Not ok", show_lines=False)
+        failures.add_column("file")
+        failures.add_column("reason", overflow="fold")
+        for name, reason in summary.failures:
+            failures.add_row(name, reason)
+        console.print(failures)
+    console.print(f"Workspace: {ws.root}")
+    console.print("Next: [bold]folio status[/], [bold]folio sql \"SELECT * FROM documents\"[/], "
+                  "[bold]folio export[/]")
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None) -> None:
+    """Documents, pages and runs in the workspace."""
+    from pipelines.store import load_staged, query
+
+    ws = Workspace.open(workspace)
+    load_staged(ws)
+    docs = query(ws, "SELECT status, count(*) AS documents, sum(n_pages) AS pages "
+                     "FROM documents GROUP BY status ORDER BY status")
+    table = Table(title=f"Workspace {ws.root}")
+    for name in ("status", "documents", "pages"):
+        table.add_column(name)
+    for row in docs.to_pylist():
+        table.add_row(str(row["status"]), str(row["documents"]), str(row["pages"] or 0))
+    console.print(table)
+    runs = query(ws, "SELECT run_id, profile, state, n_ok, n_partial, n_failed, n_skipped, "
+                     "n_pages, round(pages_per_s, 2) AS pages_per_s FROM runs "
+                     "ORDER BY started_at DESC LIMIT 5")
+    _print_arrow(runs, "Recent runs")
+
+
+def _print_arrow(table_data: object, title: str | None = None) -> None:
+    import pyarrow as pa
+
+    assert isinstance(table_data, pa.Table)
+    table = Table(title=title)
+    for name in table_data.column_names:
+        table.add_column(name, overflow="fold")
+    for row in table_data.to_pylist():
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(help="a SQL query over the workspace views")],
+    workspace: WorkspaceOpt = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Run a read-only SQL query (no file or network access)."""
+    from pipelines.query import SqlRefused, run_user_sql
+
+    if output not in ("table", "csv", "json"):
+        _fail("--format must be table, csv or json")
+    ws = Workspace.open(workspace)
+    try:
+        result = run_user_sql(ws, statement)
+    except SqlRefused as error:
+        _fail(str(error))
+    if output == "table":
+        _print_arrow(result)
+    elif output == "csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(result, sys.stdout.buffer)
+    else:
+        sys.stdout.write(json.dumps(result.to_pylist(), default=str, indent=1) + "\n")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("export"),
+    workspace: WorkspaceOpt = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="json, markdown or parquet")] = "json",
+    document: Annotated[list[str] | None, typer.Option("--document", "-d", help="document id (repeatable)")] = None,
+) -> None:
+    """Export current results: JSON (folio.document/1), Markdown, or Parquet tables."""
+    from pipelines.export import FORMATS, export_workspace
+
+    if output not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    ws = Workspace.open(workspace)
+    written = export_workspace(ws, out, output, document_ids=document or None)
+    console.print(f"wrote {len(written)} file(s) to {out.resolve()}")
+
+
+@app.command()
+def profiles() -> None:
+    """List the bundled pipeline profiles."""
+    for name in available_profiles():
+        config = load_profile(name)
+        console.print(f"[bold]{name}[/]: {config.description}")
+        console.print("   " + " -> ".join(spec.kind for spec in config.stages))
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+if __name__ == "__main__":
+    app()

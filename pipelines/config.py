@@ -1,0 +1,73 @@
+"""Pipeline profiles: TOML files listing the stages to run, validated when loaded.
+
+A profile names its stages in order; a stage not wanted is simply absent (no `enabled` flags).
+The config hash covers every stage's kind, version and fully-defaulted options plus the ingest
+options, so any change that can alter results makes a new run of a document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from extractors.ingest import IngestOptions
+from extractors.stage import AnyStage, build_stage
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+
+
+class StageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    timeout_s: float = Field(default=300.0, gt=0, description="per-document time limit")
+    ingest: IngestOptions = Field(default_factory=IngestOptions)
+    stages: list[StageSpec]
+
+    def build_stages(self) -> list[AnyStage]:
+        return [build_stage(spec.kind, spec.options) for spec in self.stages]
+
+    def config_hash(self) -> str:
+        """Hash of everything that can change a result (the password is not part of it)."""
+        stages = [
+            {"kind": s.kind, "version": s.version, "options": s.options.model_dump(mode="json")}
+            for s in self.build_stages()
+        ]
+        ingest = self.ingest.model_dump(mode="json", exclude={"password"})
+        canonical = json.dumps({"ingest": ingest, "stages": stages}, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ProfileError(ValueError):
+    """A profile that does not exist or does not validate."""
+
+
+def available_profiles() -> list[str]:
+    return sorted(path.stem for path in PROFILES_DIR.glob("*.toml"))
+
+
+def load_profile(name_or_path: str) -> PipelineConfig:
+    """Load a bundled profile by name (`default`, `fast`, ...) or a TOML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROFILES_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(available_profiles())
+        raise ProfileError(f"no profile {name_or_path!r} (bundled profiles: {known})")
+    try:
+        config = PipelineConfig.model_validate(tomllib.loads(path.read_text()))
+        config.build_stages()  # unknown stage kinds and option typos fail here
+    except (ValidationError, tomllib.TOMLDecodeError, ValueError) as error:
+        raise ProfileError(f"profile {path}: {error}") from error
+    return config

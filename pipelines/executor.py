@@ -1,0 +1,204 @@
+"""The local executor: worker processes on one machine, each with its own pipeline.
+
+Each worker builds the stages once, then takes one file at a time, processes it and writes the
+result bundle into the workspace's staging area itself, so a finished document survives even a
+kill -9 of the batch. The parent only schedules: it enforces the per-document timeout (the worker
+is killed and replaced, the document recorded as failed) and turns a crashed worker (e.g. out of
+memory) into a failed document instead of a failed batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from extractors.document import Document, ErrorRecord, PipelineInfo, document_id_for
+from pipelines.config import PipelineConfig
+from pipelines.staging import stage_bundle
+from pipelines.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    path: Path
+    sha256: str
+    stored_path: str
+
+
+@dataclass
+class JobResult:
+    job: Job
+    result_id: str
+    status: str
+    n_pages: int
+    errors: list[str]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+
+def _summary(job: Job, result_id: str, document: Document) -> JobResult:
+    pipeline = document.pipeline
+    return JobResult(
+        job=job,
+        result_id=result_id,
+        status=document.status,
+        n_pages=len(document.pages),
+        errors=[f"{e.stage}{'' if e.page is None else f' p{e.page}'}: {e.message}"
+                for e in document.errors],
+        timings_ms=dict(pipeline.timings_ms) if pipeline else {},
+        elapsed_ms=pipeline.elapsed_ms if pipeline else 0.0,
+    )
+
+
+def failed_document(job: Job, config: PipelineConfig, config_hash: str, reason: str) -> Document:
+    """The record of a document the worker could not finish (timeout, crash)."""
+    return Document(
+        document_id=document_id_for(job.sha256),
+        source_name=job.path.name,
+        source_path=str(job.path),
+        sha256=job.sha256,
+        size_bytes=job.path.stat().st_size if job.path.exists() else 0,
+        status="failed",
+        errors=[ErrorRecord(stage="executor", message=reason)],
+        pipeline=PipelineInfo(profile=config.name, config_hash=config_hash),
+    )
+
+
+def _worker_main(
+    conn: Connection, config: PipelineConfig, password: str | None, root: str, run_id: str,
+    threads: int,
+) -> None:
+    os.environ["FOLIO_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how a batch stops
+    from pipelines.pipeline import Pipeline
+
+    workspace = Workspace(Path(root))
+    pipeline = Pipeline(config, password=password)
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:  # the parent is gone: stop after the last finished document
+            return
+        if job is None:
+            return
+        document = pipeline.process(job.path, job.sha256)
+        result_id = stage_bundle(workspace, document, run_id, job.stored_path)
+        conn.send(("done", _summary(job, result_id, document)))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process: BaseProcess = ctx.Process(target=_worker_main, args=(child, *args),
+                                                daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.job: Job | None = None
+        self.started = 0.0
+
+    def assign(self, job: Job) -> None:
+        self.job, self.started = job, time.monotonic()
+        self.conn.send(job)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class LocalExecutor:
+    """Runs jobs on `workers` processes; yields a JobResult per job as they finish."""
+
+    def __init__(
+        self, config: PipelineConfig, workspace: Workspace, run_id: str, workers: int,
+        password: str | None = None,
+    ) -> None:
+        self.config, self.workspace, self.run_id = config, workspace, run_id
+        self.workers = max(1, workers)
+        self.config_hash = config.config_hash()
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self._args = (config, password, str(workspace.root), run_id, threads)
+        # spawn: model runtimes and their thread pools must not be inherited through fork.
+        self._ctx = mp.get_context("spawn")
+
+    def run(self, jobs: list[Job], on_idle: Callable[[], None] | None = None) -> Iterator[JobResult]:
+        pending = list(reversed(jobs))
+        pool = [_Worker(self._ctx, self._args) for _ in range(min(self.workers, len(jobs)))]
+        try:
+            while pending or any(w.job is not None for w in pool):
+                for worker in pool:
+                    if worker.ready and worker.job is None and pending:
+                        worker.assign(pending.pop())
+                ready = wait([w.conn for w in pool] + [w.process.sentinel for w in pool],
+                             timeout=0.5)
+                for index, worker in enumerate(pool):
+                    result = self._poll(worker, ready)
+                    if result is not None:
+                        yield result
+                    if not worker.process.is_alive() and (pending or worker.job is not None):
+                        if worker.job is not None:  # died without answering
+                            code = worker.process.exitcode
+                            yield self._fail(worker.job, _crash_reason(code))
+                        worker.kill()
+                        pool[index] = _Worker(self._ctx, self._args)
+                    elif worker.job is not None and (
+                        time.monotonic() - worker.started > self.config.timeout_s
+                    ):
+                        job = worker.job
+                        worker.kill()
+                        pool[index] = _Worker(self._ctx, self._args)
+                        yield self._fail(
+                            job, f"timed out after {self.config.timeout_s:.0f} s (per-document "
+                            "limit, set timeout_s in the profile)")
+                if on_idle is not None:
+                    on_idle()
+        finally:
+            for worker in pool:
+                try:
+                    worker.conn.send(None)
+                except (OSError, BrokenPipeError):
+                    pass
+            for worker in pool:
+                worker.process.join(2)
+                if worker.process.is_alive():
+                    worker.kill()
+
+    def _poll(self, worker: _Worker, ready: list[Any]) -> JobResult | None:
+        if worker.conn not in ready:
+            return None
+        try:
+            kind, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            return None
+        if kind == "ready":
+            worker.ready = True
+            return None
+        worker.job = None
+        return payload  # type: ignore[no-any-return]
+
+    def _fail(self, job: Job, reason: str) -> JobResult:
+        document = failed_document(job, self.config, self.config_hash, reason)
+        result_id = stage_bundle(self.workspace, document, self.run_id, job.stored_path)
+        return _summary(job, result_id, document)
+
+
+def _crash_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = " (likely out of memory)" if name == "SIGKILL" else ""
+        return f"worker process was killed by {name}{hint}"
+    return f"worker process exited unexpectedly (exit code {exitcode})"

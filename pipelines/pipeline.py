@@ -1,0 +1,188 @@
+"""The pipeline: one input file in, one `Document` out, never an exception.
+
+Pages are rendered lazily and flow through the page stages in batches (so a GPU stage sees many
+pages at once); document stages run after. A stage failing on a batch is retried page by page so
+one bad page makes the document `partial` instead of failing it; ingest errors make it `failed`
+with the reason. Timings per stage and the stage versions are recorded in `Document.pipeline`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from extractors.document import Document, ErrorRecord, Page, PipelineInfo, document_id_for
+from extractors.ingest import IngestError, OpenedDocument, open_document
+from extractors.stage import LINES, AnyStage, DocumentStage, PageContext, PageStage, StageError
+from pipelines.config import PipelineConfig
+
+logger = logging.getLogger(__name__)
+
+PAGE_CHUNK = 8  # pages rendered and held at once; bounds memory on long documents
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Pipeline:
+    """Stages built once per process and reused for every document."""
+
+    def __init__(self, config: PipelineConfig, password: str | None = None) -> None:
+        self.config = config
+        self.stages: list[AnyStage] = config.build_stages()
+        self.config_hash = config.config_hash()
+        self.ingest_options = config.ingest.model_copy(update={"password": password})
+
+    def process(self, path: Path, sha256: str | None = None) -> Document:
+        started = time.perf_counter()
+        sha = sha256 or file_sha256(path)
+        document = Document(
+            document_id=document_id_for(sha),
+            source_name=path.name,
+            source_path=str(path),
+            sha256=sha,
+            size_bytes=path.stat().st_size,
+            pipeline=PipelineInfo(
+                profile=self.config.name,
+                config_hash=self.config_hash,
+                stages={stage.name: stage.version for stage in self.stages},
+                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
+        )
+        timings: dict[str, float] = defaultdict(float)
+        try:
+            with _timed(timings, "ingest"):
+                opened = open_document(path, self.ingest_options)
+        except IngestError as error:
+            document.errors.append(ErrorRecord(stage="ingest", message=str(error)))
+        else:
+            try:
+                document.media_type = opened.media_type
+                self._run_pages(document, opened, timings)
+            finally:
+                opened.close()
+            self._run_document_stages(document, timings)
+        document.status = _status(document)
+        assert document.pipeline is not None
+        document.pipeline.timings_ms = {k: round(v * 1000, 1) for k, v in timings.items()}
+        document.pipeline.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        return document
+
+    def _run_pages(
+        self, document: Document, opened: OpenedDocument, timings: dict[str, float]
+    ) -> None:
+        page_stages = [s for s in self.stages if isinstance(s, PageStage)]
+        for start in range(0, opened.page_count, PAGE_CHUNK):
+            contexts: list[PageContext] = []
+            for source in opened.pages[start : start + PAGE_CHUNK]:
+                page = Page(
+                    id=f"p{source.index}",
+                    index=source.index,
+                    width=round(source.width, 2),
+                    height=round(source.height, 2),
+                    unit=source.unit,
+                    rotation=source.rotation,
+                )
+                ctx = PageContext(
+                    document_id=document.document_id,
+                    page=page,
+                    render=source.render,
+                    text_layer_usable=source.text_layer_usable,
+                )
+                if source.text_layer_usable and source.text_lines is not None:
+                    ctx.scratch[LINES] = list(source.text_lines)
+                    page.text_source = "pdf"
+                contexts.append(ctx)
+                document.pages.append(page)
+            failed: set[int] = set()
+            for stage in page_stages:
+                alive = [ctx for ctx in contexts if ctx.page.index not in failed]
+                for batch_start in range(0, len(alive), max(1, stage.batch_size)):
+                    batch = alive[batch_start : batch_start + max(1, stage.batch_size)]
+                    with _timed(timings, stage.name):
+                        failed |= _run_page_batch(stage, batch, document)
+            for ctx in contexts:
+                ctx.release()
+
+    def _run_document_stages(self, document: Document, timings: dict[str, float]) -> None:
+        for stage in self.stages:
+            if not isinstance(stage, DocumentStage):
+                continue
+            try:
+                with _timed(timings, stage.name):
+                    stage(document)
+            except Exception as error:  # a document stage failing leaves the pages intact
+                logger.exception("stage %s failed on %s", stage.name, document.document_id)
+                document.errors.append(ErrorRecord(stage=stage.name, message=_message(error)))
+
+
+def _run_page_batch(
+    stage: PageStage, batch: Sequence[PageContext], document: Document
+) -> set[int]:
+    """Run a stage on a batch; on failure, retry page by page to isolate the bad page(s)."""
+    try:
+        stage(batch)
+        return set()
+    except Exception as error:
+        if len(batch) == 1:
+            return {_record_page_failure(stage, batch[0], document, error)}
+    failed: set[int] = set()
+    for ctx in batch:
+        try:
+            stage([ctx])
+        except Exception as error:
+            failed.add(_record_page_failure(stage, ctx, document, error))
+    return failed
+
+
+def _record_page_failure(
+    stage: AnyStage, ctx: PageContext, document: Document, error: Exception
+) -> int:
+    logger.warning(
+        "stage %s failed on %s page %d: %s", stage.name, ctx.document_id, ctx.page.index, error
+    )
+    document.errors.append(
+        ErrorRecord(stage=stage.name, page=ctx.page.index, message=_message(error))
+    )
+    return ctx.page.index
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, StageError):
+        return error.message
+    text = str(error) or error.__class__.__name__
+    return f"{error.__class__.__name__}: {text}"[:2000]
+
+
+def _status(document: Document) -> str:
+    if not document.errors:
+        return "ok"
+    failed_pages = {e.page for e in document.errors if e.page is not None}
+    if not document.pages or any(e.stage == "ingest" for e in document.errors):
+        return "failed"
+    if len(failed_pages) >= len(document.pages):
+        return "failed"
+    return "partial"
+
+
+class _timed:
+    """Adds the elapsed wall time of a block to timings[name]."""
+
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] += time.perf_counter() - self.start

@@ -1,0 +1,132 @@
+"""DuckDB schema of a workspace: numbered migrations and the analyst views.
+
+Raw tables keep every result ever loaded (one per document and pipeline configuration); the
+views show the current result of each document (the most recently started one). Analysts query
+the views, which are stable and documented in docs/sql.md.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
+
+MIGRATION_1 = f"""
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    profile VARCHAR, config_hash VARCHAR, workers INTEGER, command VARCHAR,
+    n_files INTEGER, n_skipped INTEGER, n_ok INTEGER, n_partial INTEGER, n_failed INTEGER,
+    n_pages INTEGER, elapsed_s DOUBLE, pages_per_s DOUBLE, stage_ms JSON, state VARCHAR
+);
+CREATE TABLE results (
+    result_id VARCHAR PRIMARY KEY, document_id VARCHAR, config_hash VARCHAR, run_id VARCHAR,
+    profile VARCHAR, source_name VARCHAR, source_path VARCHAR, stored_path VARCHAR,
+    sha256 VARCHAR, media_type VARCHAR, size_bytes BIGINT, status VARCHAR, doc_type VARCHAR,
+    n_pages INTEGER, n_errors INTEGER, errors JSON, stages JSON, timings_ms JSON,
+    started_at TIMESTAMPTZ, elapsed_ms DOUBLE, loaded_at TIMESTAMPTZ, document_json VARCHAR
+);
+CREATE TABLE page_rows (
+    result_id VARCHAR, document_id VARCHAR, page_index INTEGER, page_id VARCHAR,
+    width DOUBLE, height DOUBLE, unit VARCHAR, rotation INTEGER, skew DOUBLE,
+    text_source VARCHAR, n_blocks INTEGER, n_lines INTEGER, n_words INTEGER,
+    mean_confidence DOUBLE, min_confidence DOUBLE
+);
+CREATE TABLE block_rows (
+    result_id VARCHAR, document_id VARCHAR, page_index INTEGER, block_id VARCHAR,
+    kind VARCHAR, reading_order INTEGER, {BOX}, confidence DOUBLE, source VARCHAR, text VARCHAR
+);
+CREATE TABLE line_rows (
+    result_id VARCHAR, document_id VARCHAR, page_index INTEGER, block_id VARCHAR,
+    line_id VARCHAR, line_no INTEGER, text VARCHAR, {BOX}, confidence DOUBLE, source VARCHAR
+);
+CREATE TABLE word_rows (
+    result_id VARCHAR, document_id VARCHAR, page_index INTEGER, line_id VARCHAR,
+    word_id VARCHAR, word_no INTEGER, text VARCHAR, {BOX}, confidence DOUBLE, source VARCHAR
+);
+CREATE TABLE table_rows (
+    result_id VARCHAR, document_id VARCHAR, page_index INTEGER, table_id VARCHAR,
+    n_rows INTEGER, n_cols INTEGER, {BOX}, confidence DOUBLE, source VARCHAR
+);
+CREATE TABLE cell_rows (
+    result_id VARCHAR, document_id VARCHAR, page_index INTEGER, table_id VARCHAR,
+    "row" INTEGER, col INTEGER, row_span INTEGER, col_span INTEGER, text VARCHAR,
+    is_header BOOLEAN, {BOX}, confidence DOUBLE
+);
+CREATE TABLE entity_rows (
+    result_id VARCHAR, document_id VARCHAR, entity_id VARCHAR, label VARCHAR, text VARCHAR,
+    value VARCHAR, page_index INTEGER, {BOX}, confidence DOUBLE, source VARCHAR
+);
+CREATE TABLE field_rows (
+    result_id VARCHAR, document_id VARCHAR, name VARCHAR, value VARCHAR, page_index INTEGER,
+    {BOX}, confidence DOUBLE, source VARCHAR
+);
+CREATE TABLE relation_rows (
+    result_id VARCHAR, document_id VARCHAR, relation_id VARCHAR, label VARCHAR, head VARCHAR,
+    tail VARCHAR, confidence DOUBLE, source VARCHAR
+);
+
+CREATE VIEW current_results AS
+    SELECT * EXCLUDE (rank_) FROM (
+        SELECT *, row_number() OVER (
+            PARTITION BY document_id ORDER BY started_at DESC, loaded_at DESC) AS rank_
+        FROM results)
+    WHERE rank_ = 1;
+CREATE VIEW documents AS
+    SELECT document_id, result_id, source_name, source_path, sha256, media_type, size_bytes,
+           status, doc_type, n_pages, n_errors, errors, profile, config_hash, run_id,
+           started_at AS processed_at, elapsed_ms
+    FROM current_results;
+"""
+
+# Element views: the raw rows of each document's current result.
+ELEMENT_VIEWS = {
+    "pages": "page_rows",
+    "blocks": "block_rows",
+    "lines": "line_rows",
+    "words": "word_rows",
+    "tables": "table_rows",
+    "cells": "cell_rows",
+    "entities": "entity_rows",
+    "fields": "field_rows",
+    "relations": "relation_rows",
+}
+
+MIGRATION_1 += "\n".join(
+    f"CREATE VIEW {view} AS SELECT t.* EXCLUDE (result_id) FROM {table} t "
+    f"SEMI JOIN current_results c ON t.result_id = c.result_id;"
+    for view, table in ELEMENT_VIEWS.items()
+)
+
+MIGRATIONS: list[str] = [MIGRATION_1]
+LATEST_VERSION = len(MIGRATIONS)
+
+RESULT_TABLES = ("results", *ELEMENT_VIEWS.values())
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply pending migrations, each in its own transaction; returns the schema version."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+        "applied_at TIMESTAMPTZ DEFAULT current_timestamp)"
+    )
+    version = current_version(con)
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return LATEST_VERSION

@@ -1,0 +1,115 @@
+"""A workspace is a folder: the DuckDB file, a staging area, and copies of the input files.
+
+Workers never open the database. Each finished document is written here as an immutable bundle
+(temp file + rename, so a kill never leaves half a file); a single loader moves bundles into
+DuckDB in short transactions. Whatever is staged survives a crash and is loaded on the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WORKSPACE = Path(__file__).resolve().parent.parent / "data" / "workspace"
+WORKSPACE_ENV = "FOLIO_WORKSPACE"
+
+
+def resolve_workspace(path: str | Path | None) -> Path:
+    """Flag first, then $FOLIO_WORKSPACE, then data/workspace in the project."""
+    chosen = path or os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Workspace:
+        workspace = cls(resolve_workspace(path))
+        for folder in (workspace.results_dir, workspace.runs_dir, workspace.journal_dir,
+                       workspace.files_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return workspace
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "folio.duckdb"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "staging" / "results"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "staging" / "runs"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.root / "staging" / "journal"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.root / "files"
+
+    def stored_file(self, sha256: str, suffix: str) -> Path:
+        return self.files_dir / f"{sha256}{suffix.lower()}"
+
+    def keep_copy(self, source: Path, sha256: str) -> Path:
+        """Keep the input in the workspace so review and retries work after the original moves."""
+        target = self.stored_file(sha256, source.suffix)
+        if not target.exists():
+            atomic_write_bytes(target, source.read_bytes())
+        return target
+
+    def staged_result_ids(self) -> set[str]:
+        return {path.stem for path in self.results_dir.glob("*.json")}
+
+    @contextlib.contextmanager
+    def loader_lock(self, blocking: bool = True) -> Iterator[bool]:
+        """One loader at a time per workspace (CLI batches and the app may both load)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / "loader.lock").open("a") as handle:
+            flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+            try:
+                fcntl.flock(handle, flags)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write-then-rename in the target folder: readers see the old file or the whole new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(target: Path, payload: dict[str, Any] | str) -> None:
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    atomic_write_bytes(target, text.encode())
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

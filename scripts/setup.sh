@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent setup: system packages (as root or via sudo), a .venv with Folio installed.
+#   bash scripts/setup.sh         # runtime
+#   bash scripts/setup.sh --dev   # + test and lint tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEV=0
+[[ "${1:-}" == "--dev" ]] && DEV=1
+
+# Debian packages: tesseract (second OCR engine) and fonts (tests render text).
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null && SUDO="sudo"
+  if [[ $(id -u) -eq 0 || -n "$SUDO" ]]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: warning: cannot install ${missing[*]} (not root, no sudo); tesseract features are off"
+  fi
+fi
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+
+extra=""
+((DEV)) && extra="[dev]"
+stamp=".venv/.folio-installed$extra"
+want=$(cat pyproject.toml | sha256sum | cut -c1-16)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "setup: installing Python packages into .venv (first time takes a few minutes)"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".$extra"
+  echo "$want" > "$stamp"
+fi
+.venv/bin/python -c "import cv2, onnxruntime, duckdb, rapidocr" || {
+  echo "setup: the Python environment is broken; remove .venv and run again" >&2; exit 1; }
+echo "setup: ok ($(du -sh .venv | cut -f1) in .venv)"
