@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from extractors.document import document_id_for
-from extractors.ingest import SUPPORTED_SUFFIXES
 from pipelines.config import PipelineConfig
 from pipelines.executor import Job, JobResult, LocalExecutor
 from pipelines.pipeline import file_sha256
@@ -28,6 +27,10 @@ from pipelines.workspace import Workspace, atomic_write_json
 logger = logging.getLogger(__name__)
 
 LOAD_EVERY_S = 2.0
+# Folder scans pick these up; a file named explicitly is always tried (ingest sniffs the bytes).
+SUPPORTED_SUFFIXES = frozenset(
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+)
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:

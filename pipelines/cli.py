@@ -198,6 +198,60 @@ def export(
     console.print(f"wrote {len(written)} file(s) to {out.resolve()}")
 
 
+DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[Path, typer.Argument(help="dataset folder, e.g. ../shared/datasets/sroie")],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    split: Annotated[str, typer.Option(help="split folder inside the dataset")] = "dev",
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
+    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="write per-page scores")] = None,
+) -> None:
+    """OCR accuracy (page CER) on a dataset with line ground truth (SROIE, FUNSD)."""
+    from statistics import fmean, median
+
+    from pipelines.evaluate import evaluate_ocr, write_scores_csv
+
+    if not (dataset / split / "index.jsonl").is_file():
+        _fail(f"{dataset / split} has no index.jsonl")
+    scores = evaluate_ocr(dataset, load_profile(profile), split, workers, limit)
+    if csv_out:
+        write_scores_csv(scores, csv_out)
+    values = [s.cer for s in scores]
+    not_ok = [s for s in scores if s.status != "ok"]
+    console.print(f"{dataset.name}/{split} profile={profile}: {len(scores)} pages, "
+                  f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
+                  + (f", {len(not_ok)} not ok" if not_ok else ""))
+
+
+@app.command()
+def bench(
+    digital: Annotated[list[Path] | None, typer.Option(help="born-digital PDFs or folders")] = None,
+    scanned: Annotated[list[Path] | None, typer.Option(help="scanned images or folders")] = None,
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
+    baseline: Annotated[bool, typer.Option(help="also time plain rapidocr on the scans")] = True,
+) -> None:
+    """Pages/s, per-stage ms and peak memory; plain RapidOCR baseline on the same scans."""
+    from pipelines.bench import bench_folio, bench_rapidocr_baseline, format_results
+
+    digital = digital or [DATASETS / "icdar2013_tables" / "dev" / "docs"]
+    scanned = scanned or [DATASETS / "sroie" / "dev" / "docs"]
+    config = load_profile(profile)
+    results = [bench_folio("born-digital", digital, config, workers),
+               bench_folio("scanned", scanned, config, workers)]
+    if baseline:
+        results.append(bench_rapidocr_baseline(scanned))
+        ratio = results[1].pages_per_s / max(1e-9, results[2].pages_per_s)
+        console.print(format_results(results))
+        console.print(f"scanned: folio / plain rapidocr = {ratio:.2f}x pages/s")
+    else:
+        console.print(format_results(results))
+
+
 @app.command()
 def profiles() -> None:
     """List the bundled pipeline profiles."""
