@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.corrections import MIGRATION_2
+
 BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
 
 MIGRATION_1 = f"""
@@ -97,7 +99,7 @@ MIGRATION_1 += "\n".join(
     for view, table in ELEMENT_VIEWS.items()
 )
 
-MIGRATIONS: list[str] = [MIGRATION_1]
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
 LATEST_VERSION = len(MIGRATIONS)
 
 RESULT_TABLES = ("results", *ELEMENT_VIEWS.values())

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from extractors.document import Document
+from pipelines.corrections import correction_row
 from pipelines.rows import document_rows
 from pipelines.schema import RESULT_TABLES, migrate
 from pipelines.workspace import Workspace
@@ -104,6 +105,7 @@ def query(workspace: Workspace, sql: str, params: list[Any] | None = None) -> pa
 class LoadReport:
     results: int = 0
     runs: int = 0
+    corrections: int = 0
     corrupt: int = 0
 
 
@@ -118,7 +120,8 @@ def load_staged(workspace: Workspace, max_results: int = 500) -> LoadReport:
     with workspace.loader_lock():
         bundles = sorted(workspace.results_dir.glob("*.json"))[:max_results]
         run_files = sorted(workspace.runs_dir.glob("*.json"))
-        if not bundles and not run_files:
+        journal_files = sorted(workspace.journal_dir.glob("*.json"))
+        if not bundles and not run_files and not journal_files:
             with write_connection(workspace):
                 return report
         tables: dict[str, list[dict[str, Any]]] = {name: [] for name in RESULT_TABLES}
@@ -138,19 +141,29 @@ def load_staged(workspace: Workspace, max_results: int = 500) -> LoadReport:
                 tables[name].extend(table_rows)
             loaded.append(path)
         runs = [json.loads(path.read_bytes()) for path in run_files]
+        corrections = []
+        for path in journal_files:
+            try:
+                corrections.append(correction_row(json.loads(path.read_bytes())))
+            except ValueError as error:
+                logger.error("unreadable correction %s moved aside: %s", path.name, error)
+                path.rename(path.with_suffix(".corrupt"))
+                report.corrupt += 1
+        journal_files = [p for p in journal_files if p.exists()]
         with write_connection(workspace) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 _insert_results(con, tables)
                 for run in runs:
                     _upsert_run(con, run)
+                _insert_corrections(con, corrections)
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
                 raise
-        for path in [*loaded, *run_files]:
+        for path in [*loaded, *run_files, *journal_files]:
             path.unlink(missing_ok=True)
-        report.results, report.runs = len(loaded), len(runs)
+        report.results, report.runs, report.corrections = len(loaded), len(runs), len(corrections)
     return report
 
 
@@ -171,6 +184,19 @@ def _insert_results(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict[
         con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM staged_rows")
         con.unregister("staged_rows")
     con.unregister("staged_result_ids")
+
+
+def _insert_corrections(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Append-only; a record loaded twice (crash before its file was removed) is ignored."""
+    if not rows:
+        return
+    con.register("staged_corrections", pa.Table.from_pylist(rows))
+    columns = ", ".join(rows[0])
+    con.execute(
+        f"INSERT INTO corrections ({columns}) SELECT {columns} FROM staged_corrections "
+        "WHERE correction_id NOT IN (SELECT correction_id FROM corrections)"
+    )
+    con.unregister("staged_corrections")
 
 
 RUN_COLUMNS = (

@@ -11,6 +11,7 @@ import pytest
 from extractors.document import Block, Document, Line, Page, PipelineInfo, Word, document_id_for
 from pipelines.staging import stage_bundle
 from pipelines.query import SqlRefused, run_user_sql
+from pipelines.schema import LATEST_VERSION
 from pipelines.store import load_staged, query, write_connection
 from pipelines.workspace import Workspace
 
@@ -74,7 +75,7 @@ def test_corrupt_bundle_is_set_aside_not_fatal(workspace: Workspace) -> None:
 def test_schema_version_is_recorded(workspace: Workspace) -> None:
     with write_connection(workspace) as con:
         version = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    assert version == (1,)
+    assert version == (LATEST_VERSION,)
 
 
 @pytest.mark.parametrize(
