@@ -159,7 +159,7 @@ class PipelineInfo(_Model):
 
 
 class Document(_Model):
-    schema_: Literal["folio.document/1"] = Field(default=SCHEMA_VERSION, alias="schema")
+    schema_: Literal["folio.document/1"] = Field(default="folio.document/1", alias="schema")
     document_id: str
     source_name: str
     source_path: str
