@@ -99,25 +99,25 @@ class PageContext:
         self.scratch.clear()
 
 
-O = TypeVar("O", bound=StageOptions)
+OptionsT = TypeVar("OptionsT", bound=StageOptions)
 
 
-class _StageBase(Generic[O]):
+class _StageBase(Generic[OptionsT]):
     kind: ClassVar[str]
     version: ClassVar[str] = "1"
     requires: ClassVar[tuple[str, ...]] = ()
     produces: ClassVar[tuple[str, ...]] = ()
     Options: ClassVar[type[StageOptions]] = StageOptions
 
-    def __init__(self, options: O | None = None) -> None:
-        self.options: O = options if options is not None else self.Options()  # type: ignore[assignment]
+    def __init__(self, options: OptionsT | None = None) -> None:
+        self.options: OptionsT = options if options is not None else self.Options()  # type: ignore[assignment]
 
     @property
     def name(self) -> str:
         return self.kind
 
 
-class PageStage(_StageBase[O]):
+class PageStage(_StageBase[OptionsT]):
     """A stage over batches of pages."""
 
     batch_size: ClassVar[int] = 8
@@ -138,7 +138,7 @@ class PageStage(_StageBase[O]):
             self.annotate(todo, self.predict(todo))
 
 
-class DocumentStage(_StageBase[O]):
+class DocumentStage(_StageBase[OptionsT]):
     """A stage over one whole document (entities, relations, fields)."""
 
     batch_size: ClassVar[int] = 1
@@ -164,7 +164,7 @@ def register(cls: S) -> S:
     kind = cls.kind  # type: ignore[attr-defined]
     if kind in REGISTRY and REGISTRY[kind] is not cls:
         raise ValueError(f"stage kind {kind!r} registered twice")
-    REGISTRY[kind] = cls  # type: ignore[assignment]
+    REGISTRY[kind] = cls
     return cls
 
 

@@ -28,9 +28,7 @@ logger = logging.getLogger(__name__)
 
 LOAD_EVERY_S = 2.0
 # Folder scans pick these up; a file named explicitly is always tried (ingest sniffs the bytes).
-SUPPORTED_SUFFIXES = frozenset(
-    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
-)
+SUPPORTED_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
@@ -41,9 +39,9 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 parts = child.relative_to(path).parts
-                if child.is_file() and not any(p.startswith(".") for p in parts):
-                    if child.suffix.lower() in SUPPORTED_SUFFIXES:
-                        found.append(child)
+                hidden = any(p.startswith(".") for p in parts)
+                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(child)
         elif path.is_file():
             found.append(path)  # named explicitly: try it, ingest explains if unsupported
         else:

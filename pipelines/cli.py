@@ -29,7 +29,9 @@ err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help=f"workspace folder (default: ${WORKSPACE_ENV} or data/workspace)"),
+    typer.Option(
+        "--workspace", "-w", help=f"workspace folder (default: ${WORKSPACE_ENV} or data/workspace)"
+    ),
 ]
 
 
@@ -45,9 +47,13 @@ def run(
     workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="worker processes")] = max(
         1, min(4, os.cpu_count() or 1)
     ),
-    profile: Annotated[str, typer.Option("--profile", "-p", help="profile name or TOML path")] = "default",
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", help="profile name or TOML path")
+    ] = "default",
     password: Annotated[str | None, typer.Option(help="password for encrypted PDFs")] = None,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="reprocess failed documents")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="reprocess failed documents")
+    ] = False,
 ) -> None:
     """Process files into the workspace (skips what this profile already processed)."""
     from pipelines.batch import run_batch
@@ -58,10 +64,16 @@ def run(
         _fail(str(error))
     ws = Workspace.open(workspace)
     progress = Progress(
-        TextColumn("[bold]documents"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[pages]} pages · {task.fields[rate]:.2f} pages/s · "
-                   "[red]{task.fields[failed]} failed"),
-        TimeElapsedColumn(), console=err, transient=False,
+        TextColumn("[bold]documents"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "{task.fields[pages]} pages · {task.fields[rate]:.2f} pages/s · "
+            "[red]{task.fields[failed]} failed"
+        ),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
     )
     task = progress.add_task("run", total=None, pages=0, rate=0.0, failed=0)
 
@@ -72,13 +84,25 @@ def run(
         from pipelines.batch import BatchSummary
 
         assert isinstance(summary, BatchSummary)
-        progress.update(task, advance=1, pages=summary.n_pages, rate=summary.pages_per_s,
-                        failed=summary.statuses["failed"])
+        progress.update(
+            task,
+            advance=1,
+            pages=summary.n_pages,
+            rate=summary.pages_per_s,
+            failed=summary.statuses["failed"],
+        )
 
     with progress:
         summary = run_batch(
-            paths, config, ws, workers=workers, password=password, retry_failed=retry_failed,
-            command=shlex.join(["folio", *sys.argv[1:]]), on_planned=planned, on_result=on_result,
+            paths,
+            config,
+            ws,
+            workers=workers,
+            password=password,
+            retry_failed=retry_failed,
+            command=shlex.join(["folio", *sys.argv[1:]]),
+            on_planned=planned,
+            on_result=on_result,
         )
     _print_summary(summary, ws)
     if summary.problems and not summary.n_files:
@@ -98,8 +122,11 @@ def _print_summary(summary: object, ws: Workspace) -> None:
         ("processed", processed),
         ("already done (skipped)", summary.n_skipped),
         ("duplicates", summary.n_duplicates),
-        ("ok / partial / failed", f"{summary.statuses['ok']} / {summary.statuses['partial']} / "
-                                  f"{summary.statuses['failed']}"),
+        (
+            "ok / partial / failed",
+            f"{summary.statuses['ok']} / {summary.statuses['partial']} / "
+            f"{summary.statuses['failed']}",
+        ),
         ("pages", summary.n_pages),
         ("time", f"{summary.elapsed_s:.1f} s"),
         ("pages/s", f"{summary.pages_per_s:.2f}"),
@@ -118,8 +145,10 @@ def _print_summary(summary: object, ws: Workspace) -> None:
             failures.add_row(name, reason)
         console.print(failures)
     console.print(f"Workspace: {ws.root}")
-    console.print("Next: [bold]folio status[/], [bold]folio sql \"SELECT * FROM documents\"[/], "
-                  "[bold]folio export[/]")
+    console.print(
+        'Next: [bold]folio status[/], [bold]folio sql "SELECT * FROM documents"[/], '
+        "[bold]folio export[/]"
+    )
 
 
 @app.command()
@@ -129,17 +158,23 @@ def status(workspace: WorkspaceOpt = None) -> None:
 
     ws = Workspace.open(workspace)
     load_staged(ws)
-    docs = query(ws, "SELECT status, count(*) AS documents, sum(n_pages) AS pages "
-                     "FROM documents GROUP BY status ORDER BY status")
+    docs = query(
+        ws,
+        "SELECT status, count(*) AS documents, sum(n_pages) AS pages "
+        "FROM documents GROUP BY status ORDER BY status",
+    )
     table = Table(title=f"Workspace {ws.root}")
     for name in ("status", "documents", "pages"):
         table.add_column(name)
     for row in docs.to_pylist():
         table.add_row(str(row["status"]), str(row["documents"]), str(row["pages"] or 0))
     console.print(table)
-    runs = query(ws, "SELECT run_id, profile, state, n_ok, n_partial, n_failed, n_skipped, "
-                     "n_pages, round(pages_per_s, 2) AS pages_per_s FROM runs "
-                     "ORDER BY started_at DESC LIMIT 5")
+    runs = query(
+        ws,
+        "SELECT run_id, profile, state, n_ok, n_partial, n_failed, n_skipped, "
+        "n_pages, round(pages_per_s, 2) AS pages_per_s FROM runs "
+        "ORDER BY started_at DESC LIMIT 5",
+    )
     _print_arrow(runs, "Recent runs")
 
 
@@ -185,8 +220,12 @@ def sql(
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("export"),
     workspace: WorkspaceOpt = None,
-    output: Annotated[str, typer.Option("--format", "-f", help="json, markdown or parquet")] = "json",
-    document: Annotated[list[str] | None, typer.Option("--document", "-d", help="document id (repeatable)")] = None,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="json, markdown or parquet")
+    ] = "json",
+    document: Annotated[
+        list[str] | None, typer.Option("--document", "-d", help="document id (repeatable)")
+    ] = None,
 ) -> None:
     """Export current results: JSON (folio.document/1), Markdown, or Parquet tables."""
     from pipelines.export import FORMATS, export_workspace
@@ -222,9 +261,11 @@ def evaluate(
         write_scores_csv(scores, csv_out)
     values = [s.cer for s in scores]
     not_ok = [s for s in scores if s.status != "ok"]
-    console.print(f"{dataset.name}/{split} profile={profile}: {len(scores)} pages, "
-                  f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
-                  + (f", {len(not_ok)} not ok" if not_ok else ""))
+    console.print(
+        f"{dataset.name}/{split} profile={profile}: {len(scores)} pages, "
+        f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
+        + (f", {len(not_ok)} not ok" if not_ok else "")
+    )
 
 
 @app.command()
@@ -241,8 +282,10 @@ def bench(
     digital = digital or [DATASETS / "icdar2013_tables" / "dev" / "docs"]
     scanned = scanned or [DATASETS / "sroie" / "dev" / "docs"]
     config = load_profile(profile)
-    results = [bench_folio("born-digital", digital, config, workers),
-               bench_folio("scanned", scanned, config, workers)]
+    results = [
+        bench_folio("born-digital", digital, config, workers),
+        bench_folio("scanned", scanned, config, workers),
+    ]
     if baseline:
         results.append(bench_rapidocr_baseline(scanned))
         ratio = results[1].pages_per_s / max(1e-9, results[2].pages_per_s)
@@ -250,6 +293,44 @@ def bench(
         console.print(f"scanned: folio / plain rapidocr = {ratio:.2f}x pages/s")
     else:
         console.print(format_results(results))
+
+
+@app.command("app")
+def app_command(
+    workspace: WorkspaceOpt = None,
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8501,
+    address: Annotated[str, typer.Option("--address", help="address to bind")] = "127.0.0.1",
+) -> None:
+    """Start the review workbench (Streamlit) on this workspace."""
+    import subprocess
+
+    ws = Workspace.open(workspace)
+    script = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.headless=true",
+        f"--server.port={port}",
+        f"--server.address={address}",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+        "--server.maxUploadSize=50",
+        "--client.toolbarMode=minimal",
+        "--theme.primaryColor=#1f6feb",
+        "--theme.base=light",
+    ]
+    env = {**os.environ, WORKSPACE_ENV: str(ws.root)}
+    console.print(
+        f"Folio review app on [bold]http://{address}:{port}[/] (workspace {ws.root}); "
+        "Ctrl+C stops it."
+    )
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
 
 
 @app.command()

@@ -128,9 +128,10 @@ CREATE VIEW reviewed_fields AS
 -- Review state per document: accepted pages, last reviewer, number of corrections.
 CREATE VIEW reviews AS
     SELECT d.document_id,
-           count(c.correction_id) FILTER (WHERE c.action NOT IN ('accept', 'retry')) AS n_corrections,
-           count(DISTINCT c.page_index) FILTER (WHERE c.action = 'accept' AND c.target_type = 'page')
-               AS pages_accepted,
+           count(c.correction_id) FILTER (WHERE c.action NOT IN ('accept', 'retry'))
+               AS n_corrections,
+           count(DISTINCT c.page_index)
+               FILTER (WHERE c.action = 'accept' AND c.target_type = 'page') AS pages_accepted,
            coalesce(bool_or(c.action = 'accept' AND c.target_type = 'document'), false)
                OR count(DISTINCT c.page_index) FILTER (
                    WHERE c.action = 'accept' AND c.target_type = 'page') >= max(d.n_pages)

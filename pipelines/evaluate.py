@@ -36,7 +36,10 @@ def reading_order_text(lines: Sequence[TextBox]) -> str:
     rows: list[list[TextBox]] = []
     for line in sorted(lines, key=lambda b: (b[1] + b[3]) / 2):
         center = (line[1] + line[3]) / 2
-        if rows and abs(center - statistics.fmean((r[1] + r[3]) / 2 for r in rows[-1])) <= tolerance:
+        if (
+            rows
+            and abs(center - statistics.fmean((r[1] + r[3]) / 2 for r in rows[-1])) <= tolerance
+        ):
             rows[-1].append(line)
         else:
             rows.append([line])
@@ -55,8 +58,13 @@ def document_lines(document: Document, page_index: int = 0) -> list[TextBox]:
         return []
     page = document.pages[page_index]
     return [
-        (line.bbox[0] * page.width, line.bbox[1] * page.height, line.bbox[2] * page.width,
-         line.bbox[3] * page.height, line.text)
+        (
+            line.bbox[0] * page.width,
+            line.bbox[1] * page.height,
+            line.bbox[2] * page.width,
+            line.bbox[3] * page.height,
+            line.text,
+        )
         for line in page.lines()
     ]
 
@@ -74,7 +82,7 @@ def sroie_truth(gt_path: Path) -> list[TextBox]:
 
 def funsd_truth(gt_path: Path) -> list[TextBox]:
     form = json.loads(gt_path.read_text())["form"]
-    return [(*map(float, e["box"]), e["text"]) for e in form if e["text"].strip()]  # type: ignore[misc]
+    return [(*map(float, e["box"]), e["text"]) for e in form if e["text"].strip()]
 
 
 @dataclass
@@ -95,12 +103,18 @@ def truth_for(item: dict[str, object], split_dir: Path) -> list[TextBox] | None:
 
 
 def evaluate_ocr(
-    dataset: Path, config: PipelineConfig, split: str = "dev", workers: int = 2,
+    dataset: Path,
+    config: PipelineConfig,
+    split: str = "dev",
+    workers: int = 2,
     limit: int | None = None,
 ) -> list[PageScore]:
     split_dir = dataset / split
-    items = [json.loads(line) for line in (split_dir / "index.jsonl").read_text().splitlines()
-             if line.strip()][:limit]
+    items = [
+        json.loads(line)
+        for line in (split_dir / "index.jsonl").read_text().splitlines()
+        if line.strip()
+    ][:limit]
     paths = {str((split_dir / item["doc"]).resolve()): item for item in items}
     with tempfile.TemporaryDirectory(prefix="folio-eval-") as tmp:
         workspace = Workspace.open(Path(tmp))
@@ -113,8 +127,13 @@ def evaluate_ocr(
             raise ValueError(f"{dataset}: no OCR ground truth (boxes or funsd) for {item['id']}")
         document = documents.get(path)
         predicted = reading_order_text(document_lines(document)) if document else ""
-        scores.append(PageScore(str(item["id"]), cer(predicted, reading_order_text(truth)),
-                                document.status if document else "missing"))
+        scores.append(
+            PageScore(
+                str(item["id"]),
+                cer(predicted, reading_order_text(truth)),
+                document.status if document else "missing",
+            )
+        )
     return scores
 
 

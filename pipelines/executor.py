@@ -9,6 +9,7 @@ memory) into a failed document instead of a failed batch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -54,8 +55,10 @@ def _summary(job: Job, result_id: str, document: Document) -> JobResult:
         result_id=result_id,
         status=document.status,
         n_pages=len(document.pages),
-        errors=[f"{e.stage}{'' if e.page is None else f' p{e.page}'}: {e.message}"
-                for e in document.errors],
+        errors=[
+            f"{e.stage}{'' if e.page is None else f' p{e.page}'}: {e.message}"
+            for e in document.errors
+        ],
         timings_ms=dict(pipeline.timings_ms) if pipeline else {},
         elapsed_ms=pipeline.elapsed_ms if pipeline else 0.0,
     )
@@ -76,7 +79,11 @@ def failed_document(job: Job, config: PipelineConfig, config_hash: str, reason: 
 
 
 def _worker_main(
-    conn: Connection, config: PipelineConfig, password: str | None, root: str, run_id: str,
+    conn: Connection,
+    config: PipelineConfig,
+    password: str | None,
+    root: str,
+    run_id: str,
     threads: int,
 ) -> None:
     os.environ["FOLIO_THREADS"] = str(threads)
@@ -102,8 +109,9 @@ def _worker_main(
 class _Worker:
     def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
         self.conn, child = ctx.Pipe()
-        self.process: BaseProcess = ctx.Process(target=_worker_main, args=(child, *args),
-                                                daemon=True)
+        self.process: BaseProcess = ctx.Process(
+            target=_worker_main, args=(child, *args), daemon=True
+        )
         self.process.start()
         child.close()
         self.ready = False
@@ -124,7 +132,11 @@ class LocalExecutor:
     """Runs jobs on `workers` processes; yields a JobResult per job as they finish."""
 
     def __init__(
-        self, config: PipelineConfig, workspace: Workspace, run_id: str, workers: int,
+        self,
+        config: PipelineConfig,
+        workspace: Workspace,
+        run_id: str,
+        workers: int,
         password: str | None = None,
     ) -> None:
         self.config, self.workspace, self.run_id = config, workspace, run_id
@@ -135,7 +147,9 @@ class LocalExecutor:
         # spawn: model runtimes and their thread pools must not be inherited through fork.
         self._ctx = mp.get_context("spawn")
 
-    def run(self, jobs: list[Job], on_idle: Callable[[], None] | None = None) -> Iterator[JobResult]:
+    def run(
+        self, jobs: list[Job], on_idle: Callable[[], None] | None = None
+    ) -> Iterator[JobResult]:
         pending = list(reversed(jobs))
         pool = [_Worker(self._ctx, self._args) for _ in range(min(self.workers, len(jobs)))]
         try:
@@ -143,8 +157,9 @@ class LocalExecutor:
                 for worker in pool:
                     if worker.ready and worker.job is None and pending:
                         worker.assign(pending.pop())
-                ready = wait([w.conn for w in pool] + [w.process.sentinel for w in pool],
-                             timeout=0.5)
+                ready = wait(
+                    [w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=0.5
+                )
                 for index, worker in enumerate(pool):
                     result = self._poll(worker, ready)
                     if result is not None:
@@ -162,16 +177,16 @@ class LocalExecutor:
                         worker.kill()
                         pool[index] = _Worker(self._ctx, self._args)
                         yield self._fail(
-                            job, f"timed out after {self.config.timeout_s:.0f} s (per-document "
-                            "limit, set timeout_s in the profile)")
+                            job,
+                            f"timed out after {self.config.timeout_s:.0f} s (per-document "
+                            "limit, set timeout_s in the profile)",
+                        )
                 if on_idle is not None:
                     on_idle()
         finally:
             for worker in pool:
-                try:
+                with contextlib.suppress(OSError, BrokenPipeError):
                     worker.conn.send(None)
-                except (OSError, BrokenPipeError):
-                    pass
             for worker in pool:
                 worker.process.join(2)
                 if worker.process.is_alive():
@@ -188,7 +203,7 @@ class LocalExecutor:
             worker.ready = True
             return None
         worker.job = None
-        return payload  # type: ignore[no-any-return]
+        return payload
 
     def _fail(self, job: Job, reason: str) -> JobResult:
         document = failed_document(job, self.config, self.config_hash, reason)

@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from extractors.document import Document, ErrorRecord, Page, PipelineInfo, document_id_for
+from extractors.document import (
+    Document,
+    ErrorRecord,
+    Page,
+    PipelineInfo,
+    Status,
+    document_id_for,
+)
 from extractors.ingest import IngestError, OpenedDocument, open_document
 from extractors.stage import LINES, AnyStage, DocumentStage, PageContext, PageStage, StageError
 from pipelines.config import PipelineConfig
@@ -126,9 +133,7 @@ class Pipeline:
                 document.errors.append(ErrorRecord(stage=stage.name, message=_message(error)))
 
 
-def _run_page_batch(
-    stage: PageStage, batch: Sequence[PageContext], document: Document
-) -> set[int]:
+def _run_page_batch(stage: PageStage, batch: Sequence[PageContext], document: Document) -> set[int]:
     """Run a stage on a batch; on failure, retry page by page to isolate the bad page(s)."""
     try:
         stage(batch)
@@ -164,7 +169,7 @@ def _message(error: BaseException) -> str:
     return f"{error.__class__.__name__}: {text}"[:2000]
 
 
-def _status(document: Document) -> str:
+def _status(document: Document) -> Status:
     if not document.errors:
         return "ok"
     failed_pages = {e.page for e in document.errors if e.page is not None}

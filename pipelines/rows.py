@@ -31,8 +31,16 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
     rows: Rows = {
         name: []
         for name in (
-            "results", "page_rows", "block_rows", "line_rows", "word_rows", "table_rows",
-            "cell_rows", "entity_rows", "field_rows", "relation_rows",
+            "results",
+            "page_rows",
+            "block_rows",
+            "line_rows",
+            "word_rows",
+            "table_rows",
+            "cell_rows",
+            "entity_rows",
+            "field_rows",
+            "relation_rows",
         )
     }
     rows["results"].append(

@@ -42,7 +42,11 @@ def make_invoice(path: Path) -> None:
     pdf.cell(60, 10, "INVOICE", align="R")
     pdf.set_font("Helvetica", "", 10)
     for i, (key, value) in enumerate(
-        [("Invoice no.", "INV-2026-0412"), ("Date", "14 November 2026"), ("Due", "14 December 2026")]
+        [
+            ("Invoice no.", "INV-2026-0412"),
+            ("Date", "14 November 2026"),
+            ("Due", "14 December 2026"),
+        ]
     ):
         pdf.set_xy(120, 28 + 5 * i)
         pdf.cell(35, 5, key)
@@ -51,8 +55,14 @@ def make_invoice(path: Path) -> None:
     pdf.set_xy(15, 55)
     pdf.cell(80, 5, "Bill to")
     pdf.set_font("Helvetica", "", 10)
-    for i, text in enumerate(["Folio Analytics GmbH", "Attn: Accounts Payable", "Torstrasse 101",
-                              "10119 Berlin, Germany"]):
+    for i, text in enumerate(
+        [
+            "Folio Analytics GmbH",
+            "Attn: Accounts Payable",
+            "Torstrasse 101",
+            "10119 Berlin, Germany",
+        ]
+    ):
         pdf.set_xy(15, 61 + 5 * i)
         pdf.cell(80, 5, text)
     pdf.set_xy(15, 92)
@@ -73,19 +83,28 @@ def make_invoice(path: Path) -> None:
         pdf.cell(widths[3], 8, f"{amount:.2f}", border=1, align="R")
         pdf.ln()
     vat = round(subtotal * 0.2, 2)
-    for label, value in (("Subtotal", subtotal), ("VAT 20%", vat), ("Total due (GBP)", subtotal + vat)):
+    totals = (("Subtotal", subtotal), ("VAT 20%", vat), ("Total due (GBP)", subtotal + vat))
+    for label, total in totals:
         pdf.set_x(15 + widths[0] + widths[1])
         pdf.set_font("Helvetica", "B" if label.startswith("Total") else "", 10)
         pdf.cell(widths[2], 8, label)
-        pdf.cell(widths[3], 8, f"{value:.2f}", align="R")
+        pdf.cell(widths[3], 8, f"{total:.2f}", align="R")
         pdf.ln()
     pdf.set_font("Helvetica", "", 9)
     pdf.set_xy(15, 170)
-    pdf.multi_cell(85, 4.5, "Payment terms: 30 days net. Please quote the invoice number with "
-                   "your payment. Late payments may incur interest at 4% above base rate.")
+    pdf.multi_cell(
+        85,
+        4.5,
+        "Payment terms: 30 days net. Please quote the invoice number with "
+        "your payment. Late payments may incur interest at 4% above base rate.",
+    )
     pdf.set_xy(110, 170)
-    pdf.multi_cell(85, 4.5, "Bank: Harbour Bank plc, sort code 20-45-77, account 41234567. "
-                   "IBAN GB29 HRBR 2045 7741 2345 67. Thank you for your business.")
+    pdf.multi_cell(
+        85,
+        4.5,
+        "Bank: Harbour Bank plc, sort code 20-45-77, account 41234567. "
+        "IBAN GB29 HRBR 2045 7741 2345 67. Thank you for your business.",
+    )
     pdf.set_xy(15, 282)
     pdf.cell(180, 5, "Northwind Office Supply Ltd. - registered in England no. 0987654", align="C")
     pdf.output(str(path))
@@ -98,9 +117,11 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
 def _scanify(image: Image.Image, angle: float, seed: int) -> Image.Image:
     """Make a clean rendering look scanned: slight rotation, blur, paper tone and noise."""
     rng = np.random.default_rng(seed)
-    rotated = image.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(250, 250, 248))
+    rotated = image.rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(250, 250, 248)
+    )
     blurred = rotated.filter(ImageFilter.GaussianBlur(0.6))
-    pixels = np.asarray(blurred).astype(np.float32)
+    pixels = np.asarray(blurred).astype(np.float64)
     pixels = pixels * 0.92 + 12 + rng.normal(0, 6, pixels.shape)
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
@@ -108,17 +129,30 @@ def _scanify(image: Image.Image, angle: float, seed: int) -> Image.Image:
 def make_receipt(path: Path) -> None:
     width, line_h = 520, 34
     lines = [
-        ("C", "CORNER BAKERY & CAFE"), ("C", "88 Market Street, Leeds LS1 6DT"),
-        ("C", "Tel 0113 496 0321"), ("", ""), ("L", "Receipt 004512   21/11/2026 08:42"),
-        ("L", "Cashier: Maya"), ("", "-" * 34),
+        ("C", "CORNER BAKERY & CAFE"),
+        ("C", "88 Market Street, Leeds LS1 6DT"),
+        ("C", "Tel 0113 496 0321"),
+        ("", ""),
+        ("L", "Receipt 004512   21/11/2026 08:42"),
+        ("L", "Cashier: Maya"),
+        ("", "-" * 34),
     ]
-    items = [("Flat white", 3.20), ("Almond croissant", 2.85), ("Sourdough loaf", 4.50),
-             ("Orange juice", 2.40)]
+    items = [
+        ("Flat white", 3.20),
+        ("Almond croissant", 2.85),
+        ("Sourdough loaf", 4.50),
+        ("Orange juice", 2.40),
+    ]
     for name, price in items:
         lines.append(("R", f"{name:<22}{price:>8.2f}"))
     total = sum(price for _, price in items)
-    lines += [("", "-" * 34), ("R", f"{'TOTAL':<22}{total:>8.2f}"),
-              ("R", f"{'CARD':<22}{total:>8.2f}"), ("", ""), ("C", "Thank you, see you soon!")]
+    lines += [
+        ("", "-" * 34),
+        ("R", f"{'TOTAL':<22}{total:>8.2f}"),
+        ("R", f"{'CARD':<22}{total:>8.2f}"),
+        ("", ""),
+        ("C", "Thank you, see you soon!"),
+    ]
     image = Image.new("RGB", (width, 60 + line_h * len(lines)), (252, 252, 250))
     draw = ImageDraw.Draw(image)
     font = _font("DejaVuSansMono.ttf", 20)
@@ -135,13 +169,21 @@ def make_receipt(path: Path) -> None:
 def make_form(path: Path) -> None:
     image = Image.new("RGB", (1240, 1000), "white")
     draw = ImageDraw.Draw(image)
-    title, label, hand = (_font("DejaVuSans-Bold.ttf", 34), _font("DejaVuSans.ttf", 22),
-                          _font("DejaVuSerif-Italic.ttf", 26))
+    title, label, hand = (
+        _font("DejaVuSans-Bold.ttf", 34),
+        _font("DejaVuSans.ttf", 22),
+        _font("DejaVuSerif-Italic.ttf", 26),
+    )
     draw.text((80, 60), "EQUIPMENT LOAN REQUEST", font=title, fill="black")
     draw.text((80, 110), "Facilities Department - Form F-17", font=label, fill=(60, 60, 60))
-    fields = [("Name:", "Jordan Ellis"), ("Department:", "Research & Development"),
-              ("Employee ID:", "E-20931"), ("Item requested:", "Portable projector"),
-              ("Loan start:", "02/12/2026"), ("Return by:", "16/12/2026")]
+    fields = [
+        ("Name:", "Jordan Ellis"),
+        ("Department:", "Research & Development"),
+        ("Employee ID:", "E-20931"),
+        ("Item requested:", "Portable projector"),
+        ("Loan start:", "02/12/2026"),
+        ("Return by:", "16/12/2026"),
+    ]
     for i, (key, value) in enumerate(fields):
         y = 190 + i * 80
         draw.text((80, y), key, font=label, fill="black")
@@ -168,8 +210,11 @@ def make_all(folder: Path = SAMPLES_DIR) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     random.seed(0)
     made = []
-    for name, maker in (("invoice.pdf", make_invoice), ("receipt.jpg", make_receipt),
-                        ("form.png", make_form)):
+    for name, maker in (
+        ("invoice.pdf", make_invoice),
+        ("receipt.jpg", make_receipt),
+        ("form.png", make_form),
+    ):
         maker(folder / name)
         made.append(folder / name)
     return made

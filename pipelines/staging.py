@@ -7,9 +7,7 @@ from pipelines.rows import result_id_for
 from pipelines.workspace import Workspace, atomic_write_json
 
 
-def stage_bundle(
-    workspace: Workspace, document: Document, run_id: str, stored_path: str
-) -> str:
+def stage_bundle(workspace: Workspace, document: Document, run_id: str, stored_path: str) -> str:
     assert document.pipeline is not None
     result_id = result_id_for(document.document_id, document.pipeline.config_hash)
     bundle = {

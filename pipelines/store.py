@@ -167,14 +167,18 @@ def load_staged(workspace: Workspace, max_results: int = 500) -> LoadReport:
     return report
 
 
-def _insert_results(con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict[str, Any]]]) -> None:
+def _insert_results(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, list[dict[str, Any]]]
+) -> None:
     result_ids = [row["result_id"] for row in tables["results"]]
     if not result_ids:
         return
     ids = pa.table({"result_id": result_ids})
     con.register("staged_result_ids", ids)
     for name in RESULT_TABLES:
-        con.execute(f"DELETE FROM {name} WHERE result_id IN (SELECT result_id FROM staged_result_ids)")
+        con.execute(
+            f"DELETE FROM {name} WHERE result_id IN (SELECT result_id FROM staged_result_ids)"
+        )
     for name, rows in tables.items():
         if not rows:
             continue
@@ -200,9 +204,23 @@ def _insert_corrections(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
 
 
 RUN_COLUMNS = (
-    "run_id", "started_at", "finished_at", "profile", "config_hash", "workers", "command",
-    "n_files", "n_skipped", "n_ok", "n_partial", "n_failed", "n_pages", "elapsed_s",
-    "pages_per_s", "stage_ms", "state",
+    "run_id",
+    "started_at",
+    "finished_at",
+    "profile",
+    "config_hash",
+    "workers",
+    "command",
+    "n_files",
+    "n_skipped",
+    "n_ok",
+    "n_partial",
+    "n_failed",
+    "n_pages",
+    "elapsed_s",
+    "pages_per_s",
+    "stage_ms",
+    "state",
 )
 
 

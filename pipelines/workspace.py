@@ -35,8 +35,12 @@ class Workspace:
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:
         workspace = cls(resolve_workspace(path))
-        for folder in (workspace.results_dir, workspace.runs_dir, workspace.journal_dir,
-                       workspace.files_dir):
+        for folder in (
+            workspace.results_dir,
+            workspace.runs_dir,
+            workspace.journal_dir,
+            workspace.files_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return workspace
 

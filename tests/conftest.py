@@ -14,12 +14,17 @@ SAMPLES = ROOT / "data" / "samples"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
-def text_image(lines: list[str], size: tuple[int, int] = (900, 400), font_size: int = 32,
-               seed: int = 0) -> Image.Image:
+def text_image(
+    lines: list[str], size: tuple[int, int] = (900, 400), font_size: int = 32, seed: int = 0
+) -> Image.Image:
     """A clean page with the given lines of text, plus a little noise so each seed differs."""
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(str(FONT), font_size) if FONT.exists() else ImageFont.load_default(font_size)
+    font = (
+        ImageFont.truetype(str(FONT), font_size)
+        if FONT.exists()
+        else ImageFont.load_default(font_size)
+    )
     for i, line in enumerate(lines):
         draw.text((40, 40 + i * int(font_size * 1.8)), line, fill="black", font=font)
     pixels = np.asarray(image).astype(np.int16)

@@ -18,10 +18,17 @@ CLI = [sys.executable, "-m", "pipelines.cli"]
 
 
 def folio(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, "COLUMNS": "200"})
+    result = subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"folio {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"folio {' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -42,12 +49,22 @@ def test_samples_are_processed_with_real_text(processed: Path) -> None:
     docs = {d["source_name"]: d for d in sql(processed, "SELECT * FROM documents")}
     assert set(docs) == {"invoice.pdf", "receipt.jpg", "form.png"}
     assert {d["status"] for d in docs.values()} == {"ok"}
-    pages = {r["source_name"]: r["text_source"] for r in sql(
-        processed, "SELECT d.source_name, p.text_source FROM pages p JOIN documents d USING (document_id)")}
+    pages = {
+        r["source_name"]: r["text_source"]
+        for r in sql(
+            processed,
+            "SELECT d.source_name, p.text_source FROM pages p JOIN documents d USING (document_id)",
+        )
+    }
     assert pages == {"invoice.pdf": "pdf", "receipt.jpg": "ocr", "form.png": "ocr"}
-    text = {r["source_name"]: str(r["t"]).lower() for r in sql(
-        processed, "SELECT d.source_name, string_agg(l.text, ' ' ORDER BY l.page_index, l.line_no) t "
-                   "FROM lines l JOIN documents d USING (document_id) GROUP BY 1")}
+    text = {
+        r["source_name"]: str(r["t"]).lower()
+        for r in sql(
+            processed,
+            "SELECT d.source_name, string_agg(l.text, ' ' ORDER BY l.page_index, l.line_no) t "
+            "FROM lines l JOIN documents d USING (document_id) GROUP BY 1",
+        )
+    }
     assert "inv-2026-0412" in text["invoice.pdf"] and "663.35" in text["invoice.pdf"]
     assert "total" in text["receipt.jpg"] and "12.95" in text["receipt.jpg"]
     assert "equipment loan request" in text["form.png"] and "jordan ellis" in text["form.png"]
@@ -69,8 +86,19 @@ def test_export_formats(processed: Path, tmp_path: Path) -> None:
     assert len(exported) == 3
     for doc in exported:
         assert doc["schema"] == "folio.document/1"
-        for key in ("document_id", "source_name", "source_path", "sha256", "status", "errors",
-                    "doc_type", "pages", "entities", "fields", "relations"):
+        for key in (
+            "document_id",
+            "source_name",
+            "source_path",
+            "sha256",
+            "status",
+            "errors",
+            "doc_type",
+            "pages",
+            "entities",
+            "fields",
+            "relations",
+        ):
             assert key in doc
         for page in doc["pages"]:
             assert page["unit"] in ("pt", "px") and page["text_source"] in ("pdf", "ocr")
@@ -87,8 +115,12 @@ def test_export_formats(processed: Path, tmp_path: Path) -> None:
 
 
 def test_sql_refusals_are_clear(processed: Path) -> None:
-    for statement in ("COPY documents TO '/tmp/x.csv'", "SELECT * FROM read_text('/etc/passwd')",
-                      "ATTACH '/tmp/o.duckdb'", "DROP VIEW documents"):
+    for statement in (
+        "COPY documents TO '/tmp/x.csv'",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "ATTACH '/tmp/o.duckdb'",
+        "DROP VIEW documents",
+    ):
         result = folio("sql", statement, "-w", str(processed), check=False)
         assert result.returncode == 2
         assert "refused" in result.stderr
@@ -105,10 +137,16 @@ def test_bad_inputs_fail_alone_with_reasons(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     result = folio("run", str(inputs), "-w", str(workspace))
     assert "1 / 0 / 4" in result.stdout  # ok / partial / failed
-    docs = {d["source_name"]: d for d in sql(workspace, "SELECT source_name, status, errors FROM documents")}
+    docs = {
+        d["source_name"]: d
+        for d in sql(workspace, "SELECT source_name, status, errors FROM documents")
+    }
     assert docs["good.png"]["status"] == "ok"
-    reasons = {name: json.loads(str(d["errors"]))[0]["message"].lower()
-               for name, d in docs.items() if name != "good.png"}
+    reasons = {
+        name: json.loads(str(d["errors"]))[0]["message"].lower()
+        for name, d in docs.items()
+        if name != "good.png"
+    }
     assert "empty" in reasons["empty.pdf"]
     assert "not a supported" in reasons["notes.pdf"] or "not a pdf" in reasons["notes.pdf"]
     assert "pdf" in reasons["truncated.pdf"]
@@ -134,11 +172,15 @@ def test_kill_and_rerun_processes_every_document_exactly_once(tmp_path: Path) ->
     inputs.mkdir()
     for i in range(8):
         text_image([f"Document number {i}", "Killed batches lose nothing"], seed=i).save(
-            inputs / f"doc{i}.png")
+            inputs / f"doc{i}.png"
+        )
     workspace = tmp_path / "ws"
-    proc = subprocess.Popen([*CLI, "run", str(inputs), "-w", str(workspace), "--workers", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [*CLI, "run", str(inputs), "-w", str(workspace), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     staged = workspace / "staging" / "results"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

@@ -19,8 +19,9 @@ from tests.integration.test_store import make_document
 def workspace(tmp_path: Path) -> Workspace:
     ws = Workspace.open(tmp_path / "ws")
     doc = make_document("f" * 64, "totl 12.50")
-    doc.entities.append(Entity(id="e0", label="money", text="12.50", page=0,
-                               bbox=[0.3, 0.1, 0.45, 0.15]))
+    doc.entities.append(
+        Entity(id="e0", label="money", text="12.50", page=0, bbox=[0.3, 0.1, 0.45, 0.15])
+    )
     stage_bundle(ws, doc, "run-1", "")
     load_staged(ws)
     return ws
@@ -28,57 +29,97 @@ def workspace(tmp_path: Path) -> Workspace:
 
 def _fix(ws: Workspace, **kwargs: object) -> Correction:
     doc_id = "doc-" + "f" * 16
-    base = {"document_id": doc_id, "result_id": result_id_for(doc_id, "c" * 64),
-            "reviewer": "ana", "page_index": 0}
+    base = {
+        "document_id": doc_id,
+        "result_id": result_id_for(doc_id, "c" * 64),
+        "reviewer": "ana",
+        "page_index": 0,
+    }
     return journal(ws, Correction.model_validate({**base, **kwargs}))
 
 
 def test_word_edit_is_applied_in_reviewed_view_not_in_raw(workspace: Workspace) -> None:
-    _fix(workspace, target_type="word", target_id="p0-w0", action="edit", old_value="totl",
-         new_value="total", stage_version="ocr.ppocr@1")
+    _fix(
+        workspace,
+        target_type="word",
+        target_id="p0-w0",
+        action="edit",
+        old_value="totl",
+        new_value="total",
+        stage_version="ocr.ppocr@1",
+    )
     assert load_staged(workspace).corrections == 1
-    reviewed = query(workspace, "SELECT text, corrected, corrected_by FROM reviewed_words "
-                                "ORDER BY word_no").to_pylist()
-    assert reviewed == [{"text": "total", "corrected": True, "corrected_by": "ana"},
-                        {"text": "12.50", "corrected": False, "corrected_by": None}]
+    reviewed = query(
+        workspace, "SELECT text, corrected, corrected_by FROM reviewed_words ORDER BY word_no"
+    ).to_pylist()
+    assert reviewed == [
+        {"text": "total", "corrected": True, "corrected_by": "ana"},
+        {"text": "12.50", "corrected": False, "corrected_by": None},
+    ]
     assert query(workspace, "SELECT text FROM words ORDER BY word_no").column(0).to_pylist() == [
-        "totl", "12.50"]
+        "totl",
+        "12.50",
+    ]
 
 
 def test_undo_restores_the_previous_value(workspace: Workspace) -> None:
-    first = _fix(workspace, target_type="line", target_id="p0-l0", action="edit",
-                 new_value="total 12.50")
-    second = _fix(workspace, target_type="line", target_id="p0-l0", action="edit",
-                  new_value="TOTAL 12.50")
+    first = _fix(
+        workspace, target_type="line", target_id="p0-l0", action="edit", new_value="total 12.50"
+    )
+    second = _fix(
+        workspace, target_type="line", target_id="p0-l0", action="edit", new_value="TOTAL 12.50"
+    )
     load_staged(workspace)
     assert query(workspace, "SELECT text FROM reviewed_lines").column(0).to_pylist() == [
-        "TOTAL 12.50"]
-    _fix(workspace, target_type="line", target_id="p0-l0", action="undo", undoes=second.correction_id)
+        "TOTAL 12.50"
+    ]
+    _fix(
+        workspace, target_type="line", target_id="p0-l0", action="undo", undoes=second.correction_id
+    )
     load_staged(workspace)
     assert query(workspace, "SELECT text FROM reviewed_lines").column(0).to_pylist() == [
-        "total 12.50"]
-    _fix(workspace, target_type="line", target_id="p0-l0", action="undo", undoes=first.correction_id)
+        "total 12.50"
+    ]
+    _fix(
+        workspace, target_type="line", target_id="p0-l0", action="undo", undoes=first.correction_id
+    )
     load_staged(workspace)
     assert query(workspace, "SELECT text FROM reviewed_lines").column(0).to_pylist() == [
-        "totl 12.50"]
+        "totl 12.50"
+    ]
     # the history stays: four records, nothing overwritten
     assert query(workspace, "SELECT count(*) FROM corrections").column(0).to_pylist() == [4]
 
 
 def test_entities_relabel_delete_add(workspace: Workspace) -> None:
-    _fix(workspace, target_type="entity", target_id="e0", action="relabel",
-         old_value={"label": "money"}, new_value={"label": "total"})
-    _fix(workspace, target_type="entity", target_id="e-new", action="add",
-         new_value={"label": "vendor", "text": "ACME", "bbox": [0.1, 0.1, 0.2, 0.12]})
+    _fix(
+        workspace,
+        target_type="entity",
+        target_id="e0",
+        action="relabel",
+        old_value={"label": "money"},
+        new_value={"label": "total"},
+    )
+    _fix(
+        workspace,
+        target_type="entity",
+        target_id="e-new",
+        action="add",
+        new_value={"label": "vendor", "text": "ACME", "bbox": [0.1, 0.1, 0.2, 0.12]},
+    )
     load_staged(workspace)
-    rows = query(workspace, "SELECT entity_id, label, text, x0 FROM reviewed_entities "
-                            "ORDER BY entity_id").to_pylist()
-    assert rows == [{"entity_id": "e-new", "label": "vendor", "text": "ACME", "x0": 0.1},
-                    {"entity_id": "e0", "label": "total", "text": "12.50", "x0": 0.3}]
+    rows = query(
+        workspace, "SELECT entity_id, label, text, x0 FROM reviewed_entities ORDER BY entity_id"
+    ).to_pylist()
+    assert rows == [
+        {"entity_id": "e-new", "label": "vendor", "text": "ACME", "x0": 0.1},
+        {"entity_id": "e0", "label": "total", "text": "12.50", "x0": 0.3},
+    ]
     _fix(workspace, target_type="entity", target_id="e0", action="delete")
     load_staged(workspace)
     assert query(workspace, "SELECT entity_id FROM reviewed_entities").column(0).to_pylist() == [
-        "e-new"]
+        "e-new"
+    ]
 
 
 def test_accepting_every_page_marks_the_document_reviewed(workspace: Workspace) -> None:
@@ -92,8 +133,14 @@ def test_accepting_every_page_marks_the_document_reviewed(workspace: Workspace) 
 
 def test_a_reviewer_name_is_required(workspace: Workspace) -> None:
     with pytest.raises(ReviewerRequired):
-        _fix(workspace, reviewer=" ", target_type="word", target_id="p0-w0", action="edit",
-             new_value="x")
+        _fix(
+            workspace,
+            reviewer=" ",
+            target_type="word",
+            target_id="p0-w0",
+            action="edit",
+            new_value="x",
+        )
 
 
 def test_journal_survives_reload_without_duplicates(workspace: Workspace) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from extractors.document import Block, Document, Line, Page, PipelineInfo, Word, document_id_for
-from pipelines.staging import stage_bundle
 from pipelines.query import SqlRefused, run_user_sql
 from pipelines.schema import LATEST_VERSION
+from pipelines.staging import stage_bundle
 from pipelines.store import load_staged, query, write_connection
 from pipelines.workspace import Workspace
 
@@ -22,13 +22,24 @@ def make_document(sha: str, text: str = "hello world", config_hash: str = "c" * 
         for i, t in enumerate(text.split())
     ]
     line = Line(id="p0-l0", text=text, bbox=[0.1, 0.1, 0.5, 0.15], confidence=0.8, words=words)
-    page = Page(id="p0", index=0, width=600, height=800, unit="px", text_source="ocr",
-                blocks=[Block(id="p0-b0", kind="text", bbox=[0.1, 0.1, 0.5, 0.15], lines=[line])])
+    page = Page(
+        id="p0",
+        index=0,
+        width=600,
+        height=800,
+        unit="px",
+        text_source="ocr",
+        blocks=[Block(id="p0-b0", kind="text", bbox=[0.1, 0.1, 0.5, 0.15], lines=[line])],
+    )
     return Document(
-        document_id=document_id_for(sha), source_name=f"{sha[:4]}.png", source_path="/x",
-        sha256=sha, pages=[page],
-        pipeline=PipelineInfo(profile="default", config_hash=config_hash,
-                              started_at="2026-11-26T10:00:00+00:00"),
+        document_id=document_id_for(sha),
+        source_name=f"{sha[:4]}.png",
+        source_path="/x",
+        sha256=sha,
+        pages=[page],
+        pipeline=PipelineInfo(
+            profile="default", config_hash=config_hash, started_at="2026-11-26T10:00:00+00:00"
+        ),
     )
 
 
@@ -46,8 +57,11 @@ def test_staged_bundles_load_once_and_reload_idempotently(workspace: Workspace) 
     # A crash after commit but before the bundle was removed: the same bundle is staged again.
     stage_bundle(workspace, docs[0], "run-1", "")
     load_staged(workspace)
-    counts = query(workspace, "SELECT (SELECT count(*) FROM documents) d, "
-                              "(SELECT count(*) FROM words) w, (SELECT count(*) FROM lines) l")
+    counts = query(
+        workspace,
+        "SELECT (SELECT count(*) FROM documents) d, "
+        "(SELECT count(*) FROM words) w, (SELECT count(*) FROM lines) l",
+    )
     assert counts.to_pylist() == [{"d": 3, "w": 6, "l": 3}]
 
 

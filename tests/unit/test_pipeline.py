@@ -34,8 +34,7 @@ class BoomStage(PageStage[BoomOptions]):
 
     def annotate(self, batch: Sequence[PageContext], predictions: Sequence[Any]) -> None:
         for ctx, shape in zip(batch, predictions, strict=True):
-            ctx.scratch[LINES] = [Line(id="l0", text=f"{shape[1]}x{shape[0]}",
-                                       bbox=[0, 0, 1, 0.1])]
+            ctx.scratch[LINES] = [Line(id="l0", text=f"{shape[1]}x{shape[0]}", bbox=[0, 0, 1, 0.1])]
 
 
 def _tiff(path: Path, pages: int) -> Path:
@@ -45,10 +44,13 @@ def _tiff(path: Path, pages: int) -> Path:
 
 
 def _config(fail_page: int) -> PipelineConfig:
-    return PipelineConfig(name="t", stages=[
-        StageSpec(kind="test.boom", options={"fail_page": fail_page}),
-        StageSpec(kind="order.reading"),
-    ])
+    return PipelineConfig(
+        name="t",
+        stages=[
+            StageSpec(kind="test.boom", options={"fail_page": fail_page}),
+            StageSpec(kind="order.reading"),
+        ],
+    )
 
 
 def test_a_failing_page_makes_the_document_partial(tmp_path: Path) -> None:
@@ -75,6 +77,7 @@ def test_unknown_option_fails_at_load() -> None:
     from pipelines.config import load_profile
 
     with pytest.raises(ValueError, match="fail_pag"):
-        PipelineConfig(name="t", stages=[StageSpec(kind="test.boom", options={"fail_pag": 1})]
-                       ).build_stages()
+        PipelineConfig(
+            name="t", stages=[StageSpec(kind="test.boom", options={"fail_pag": 1})]
+        ).build_stages()
     assert load_profile("default").stages[0].kind == "preprocess.orientation"

@@ -1,0 +1,146 @@
+"""CDLA layout stage: real model on a generated two-column page, post-processing on hand-made
+detections."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from extractors.document import Line, Page
+from extractors.stage import LINES, REGIONS, PageContext, Region
+from extractors.stages.layout import (
+    Candidate,
+    CdlaLayoutStage,
+    LayoutOptions,
+    suppress_overlaps,
+    text_coverage,
+)
+from models.layout_cdla import CDLA_LABELS, CdlaLayoutModel, LayoutDetections
+from tests.unit.synthetic_pages import two_column_page
+
+
+def _ctx(image: np.ndarray, text_layer: bool = False) -> PageContext:
+    h, w = image.shape[:2]
+    page = Page(id="p0", index=0, width=w, height=h, unit="px")
+    return PageContext("doc-test", page, _image=image, text_layer_usable=text_layer)
+
+
+def _covered(extent: list[float], regions: list[Region]) -> float:
+    """Share of `extent` (relative box) covered by the union of the regions (raster estimate)."""
+    grid = np.zeros((200, 200), bool)
+    for r in regions:
+        x0, y0, x1, y1 = (round(v * 200) for v in r.bbox)
+        grid[y0:y1, x0:x1] = True
+    x0, y0, x1, y1 = (round(v * 200) for v in extent)
+    return float(grid[y0:y1, x0:x1].mean())
+
+
+@pytest.fixture(scope="module")
+def stage() -> CdlaLayoutStage:
+    return CdlaLayoutStage()
+
+
+def test_model_preprocess_and_batch(stage: CdlaLayoutStage) -> None:
+    model: CdlaLayoutModel = stage.model
+    image, _ = two_column_page()
+    assert model.preprocess(image).shape == (1, 3, 800, 608)
+    small = np.full((300, 200, 3), 255, np.uint8)
+    results = model([image, small])
+    assert len(results) == 2
+    det = results[0]
+    assert det.boxes.shape == (len(det), 4)
+    # boxes are in the input image's pixels
+    assert det.boxes[:, [0, 2]].max() <= image.shape[1] + 1e-3
+    assert det.boxes[:, [1, 3]].max() <= image.shape[0] + 1e-3
+    assert set(det.class_ids.tolist()) <= set(range(len(CDLA_LABELS)))
+
+
+def test_two_column_page_finds_both_columns_and_title(stage: CdlaLayoutStage) -> None:
+    image, extents = two_column_page()
+    h, w = image.shape[:2]
+    ctx = _ctx(image)
+    stage([ctx])
+    regions: list[Region] = ctx.scratch[REGIONS]
+    rel = {k: [v[0] / w, v[1] / h, v[2] / w, v[3] / h] for k, v in extents.items()}
+    text = [r for r in regions if r.kind == "text"]
+    left = [r for r in text if (r.bbox[0] + r.bbox[2]) / 2 < 0.5]
+    right = [r for r in text if (r.bbox[0] + r.bbox[2]) / 2 > 0.5]
+    assert left and right
+    assert _covered(rel["left"], left) > 0.8
+    assert _covered(rel["right"], right) > 0.8
+    # no text region straddles the gutter
+    assert all(r.bbox[2] < 0.52 or r.bbox[0] > 0.48 for r in text)
+    assert any(r.kind == "title" and r.bbox[1] < rel["title"][3] for r in regions)
+    assert all(r.source == "layout.cdla" and 0.5 <= r.confidence <= 1 for r in regions)
+
+
+def test_regions_are_in_presented_frame(stage: CdlaLayoutStage) -> None:
+    image = np.full((100, 200, 3), 255, np.uint8)  # presented: 200 wide, 100 high
+    ctx = _ctx(image)
+    ctx.work_image = np.full((200, 100, 3), 255, np.uint8)  # upright work: turned 90 degrees
+    ctx.to_page = np.array([[0.0, -1.0, 200.0], [1.0, 0.0, 0.0]])  # (x, y) -> (200 - y, x)
+    det = LayoutDetections(
+        np.array([[10.0, 20.0, 50.0, 60.0]], np.float32),
+        np.array([0.9], np.float32),
+        np.array([0]),
+    )
+    (region,) = stage.regions(ctx, det)
+    assert region.bbox == pytest.approx([140 / 200, 10 / 100, 180 / 200, 50 / 100])
+
+
+def test_suppress_overlaps() -> None:
+    def cand(kind: str, box: list[float], score: float) -> Candidate:
+        return Candidate(kind, np.array(box, dtype=np.float64), score)
+
+    kept = suppress_overlaps(
+        [
+            cand("text", [0, 0, 100, 100], 0.9),
+            cand("table", [2, 2, 100, 98], 0.7),  # same region, other class, worse: dropped
+            cand("figure", [200, 0, 400, 200], 0.95),
+            cand("text", [220, 20, 260, 30], 0.8),  # a label inside the figure: dropped
+            cand("caption", [210, 150, 390, 190], 0.8),  # a caption inside it: kept
+            cand("text", [10, 10, 60, 40], 0.6),  # nested in a text box: one region, dropped
+            cand("title", [0, 300, 100, 320], 0.6),
+        ],
+        iou_threshold=0.5,
+        containment=0.8,
+    )
+    assert [(c.kind, c.score) for c in kept] == [
+        ("figure", 0.95),
+        ("text", 0.9),
+        ("caption", 0.8),
+        ("title", 0.6),
+    ]
+
+
+def _line(i: int, box: list[float]) -> Line:
+    return Line(id=f"l{i}", text="some words of text", bbox=box)
+
+
+def test_text_layer_turns_text_filled_figure_into_text(stage: CdlaLayoutStage) -> None:
+    image = np.full((1000, 800, 3), 255, np.uint8)
+    lines = [_line(i, [0.1, 0.1 + i * 0.03, 0.5, 0.12 + i * 0.03]) for i in range(10)]
+    det = LayoutDetections(
+        np.array([[70, 90, 410, 420], [480, 90, 760, 420]], np.float32),  # 2nd: no lines
+        np.array([0.8, 0.8], np.float32),
+        np.array([CDLA_LABELS.index("figure"), CDLA_LABELS.index("figure")]),
+    )
+    scanned = _ctx(image)
+    scanned.scratch[LINES] = lines
+    assert [r.kind for r in stage.regions(scanned, det)] == ["figure", "figure"]
+    digital = _ctx(image, text_layer=True)
+    digital.scratch[LINES] = lines
+    assert [r.kind for r in stage.regions(digital, det)] == ["text", "figure"]
+    coverage, width_share, count = text_coverage([0.0875, 0.09, 0.5125, 0.42], lines)
+    assert count == 10 and coverage > 0.25 and width_share > 0.9
+
+
+def test_score_threshold_option() -> None:
+    strict = CdlaLayoutStage(LayoutOptions(score_threshold=0.95))
+    ctx = _ctx(np.full((100, 100, 3), 255, np.uint8))
+    det = LayoutDetections(
+        np.array([[0, 0, 50, 50], [50, 50, 90, 90]], np.float32),
+        np.array([0.97, 0.9], np.float32),
+        np.array([0, 1]),
+    )
+    assert [r.kind for r in strict.regions(ctx, det)] == ["text"]
