@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from extractors.document import BLOCK_KINDS, Block, Line, Word
 from extractors.stage import LINES, REGIONS, PageContext, PageStage, Region, StageOptions, register
+from extractors.stages.layout import text_coverage
 
 Box = tuple[float, float, float, float]
 # Regions that stand for something on the page even when no text line falls inside them.
@@ -218,6 +219,11 @@ class ReadingOrderOptions(StageOptions):
     """Loose lines join a group when the vertical gap is below this many line heights."""
     min_cut_gap: float = 0.005
     """Narrowest gap (page fraction) XY-cut splits at."""
+    text_figure_lines: int = 3
+    """A figure that owns at least this many text lines covering `text_figure_coverage` of it is
+    text: CDLA calls dense text (receipts) a figure, and on scans OCR runs after layout, so this
+    is the first stage that sees both."""
+    text_figure_coverage: float = 0.25
 
 
 @register
@@ -239,10 +245,14 @@ class ReadingOrderStage(PageStage[ReadingOrderOptions]):
             if not owned and region.kind not in _KEEP_EMPTY:
                 continue
             region_box = _box(region.bbox)
+            kind = region.kind
+            if kind == "figure" and len(owned) >= opts.text_figure_lines:
+                coverage, _, _ = text_coverage(region.bbox, owned)
+                kind = "text" if coverage >= opts.text_figure_coverage else kind
             line_box = _union([_box(ln.bbox) for ln in owned]) if owned else region_box
             # Text blocks hug their lines; pictures and grids keep the detected extent.
-            box = _union([region_box, line_box]) if region.kind in _KEEP_EMPTY else line_box
-            groups.append(_Group(region.kind, box, region.confidence, region.source, owned))
+            box = _union([region_box, line_box]) if kind in _KEEP_EMPTY else line_box
+            groups.append(_Group(kind, box, region.confidence, region.source, owned))
         for lines_ in group_loose_lines(loose, opts.line_gap_factor):
             box = _union([_box(ln.bbox) for ln in lines_])
             conf = sum(ln.confidence for ln in lines_) / len(lines_)

@@ -139,3 +139,19 @@ def test_xy_cut_columns_then_rows() -> None:
         (0.55, 0.7, 0.9, 0.9),  # right column bottom
     ]
     assert xy_cut(boxes) == [1, 0, 2, 3, 4]
+
+
+def test_a_figure_full_of_ocr_lines_becomes_text() -> None:
+    from extractors.document import Line
+    from extractors.stage import Region
+    from extractors.stages.reading_order import ReadingOrderStage
+
+    lines = [
+        Line(id=f"l{i}", text=f"item {i}  3.20", bbox=[0.1, 0.1 + 0.05 * i, 0.9, 0.14 + 0.05 * i])
+        for i in range(5)
+    ]
+    stage = ReadingOrderStage()
+    groups = stage.groups(lines, [Region("figure", [0.05, 0.05, 0.95, 0.4], 0.8, "layout.cdla")])
+    assert [g.kind for g in groups] == ["text"]
+    photo = stage.groups(lines[:1], [Region("figure", [0.05, 0.05, 0.95, 0.4], 0.8, "l")])
+    assert [g.kind for g in photo] == ["figure"]
