@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 DEV=0
 [[ "${1:-}" == "--dev" ]] && DEV=1
 
+
 # Debian packages: tesseract (second OCR engine) and fonts (tests render text).
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core)
+# Browser tests drive Debian's chromium with Playwright (never `playwright install`).
+((DEV)) && APT_PACKAGES+=(chromium fonts-liberation)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
