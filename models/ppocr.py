@@ -1,0 +1,221 @@
+"""PP-OCRv6 small text detection and recognition on onnxruntime: arrays in, arrays out.
+
+Images are HxWx3 uint8 RGB (the project's convention); the PaddleOCR models were trained on
+BGR (cv2.imread), so both classes flip channels before inference. The DB post-processing comes
+from rapidocr (pinned), but the sessions are ours: rapidocr never resolves or downloads a model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rapidocr.ch_ppocr_det.utils import DBPostProcess
+
+from models.assets import model_path
+from models.runtime import session
+
+REC_HEIGHT = 48  # the recognition model's fixed input height
+TALL_CROP_RATIO = 1.5  # crops at least this much taller than wide are read rotated (as PaddleOCR)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Text line quads (N x 4 x 2, clockwise from top-left, input-image pixels) and scores."""
+
+    quads: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.quads)
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """One line's text, its mean character probability, and per-character extents.
+
+    `char_spans` is N x 2 (x0, x1) in the crop's pixels, one row per character of `text`
+    (spaces included), derived from the CTC columns that emitted each character.
+    """
+
+    text: str
+    confidence: float
+    char_probs: np.ndarray
+    char_spans: np.ndarray
+
+
+def _to_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(image[:, :, 2::-1])
+
+
+def detection_size(height: int, width: int, max_side: int, min_side: int = 0) -> tuple[int, int]:
+    """The (h, w) the detector runs at: long side <= max_side, short side grown towards
+    min_side when the long side allows it, both multiples of 32 (the network's stride)."""
+    scale = min(1.0, max_side / max(height, width))
+    if min_side and min(height, width) * scale < min_side:
+        scale = min(min_side / min(height, width), max_side / max(height, width))
+    h = max(32, round(height * scale / 32) * 32)
+    w = max(32, round(width * scale / 32) * 32)
+    return h, w
+
+
+class PpOcrDetector:
+    """DB text-line detector. The input is resized so its long side is at most `max_side`
+    (speed and accuracy both hinge on it); quads come back in the input's pixels."""
+
+    def __init__(
+        self,
+        model: Path | None = None,
+        max_side: int = 960,
+        min_side: int = 0,
+        thresh: float = 0.3,
+        box_thresh: float = 0.5,
+        unclip_ratio: float = 1.6,
+        use_dilation: bool = True,
+        max_candidates: int = 1000,
+    ) -> None:
+        if max_side < 32 or max_side % 32:
+            raise ValueError(f"max_side must be a positive multiple of 32, got {max_side}")
+        self.session = session(model or model_path("ppocr_det"))
+        self.max_side, self.min_side = max_side, min_side
+        self.postprocess = DBPostProcess(
+            thresh=thresh,
+            box_thresh=box_thresh,
+            max_candidates=max_candidates,
+            unclip_ratio=unclip_ratio,
+            score_mode="fast",
+            use_dilation=use_dilation,
+        )
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        h, w = detection_size(height, width, self.max_side, self.min_side)
+        # INTER_AREA when shrinking: linear resampling of big scans aliases thin strokes away.
+        interp = cv2.INTER_AREA if h * w < height * width else cv2.INTER_LINEAR
+        resized = _to_bgr(cv2.resize(image, (w, h), interpolation=interp))
+        tensor = (resized.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
+        return tensor[np.newaxis]
+
+    def __call__(self, image: np.ndarray) -> Detection:
+        height, width = image.shape[:2]
+        (prob,) = self.session.run(None, {"x": self.preprocess(image)})
+        boxes, scores = self.postprocess(prob, (height, width))
+        if len(boxes) == 0:
+            return Detection(np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32))
+        quads = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
+        order = np.lexsort((quads[:, 0, 0], quads[:, 0, 1]))  # top-to-bottom, then left
+        return Detection(quads[order], np.asarray(scores, dtype=np.float32)[order])
+
+
+def crop_quad(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rectify a text quad into an upright crop, rotating tall crops to read horizontally.
+
+    Returns the crop and the 3x3 homography mapping crop pixels back to image pixels.
+    """
+    quad = np.asarray(quad, dtype=np.float32).reshape(4, 2)
+    width = max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3]))
+    height = max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))
+    if height >= TALL_CROP_RATIO * width:
+        # Same as np.rot90 of the upright crop: the quad's top-right corner becomes top-left.
+        quad = quad[[1, 2, 3, 0]]
+        width, height = height, width
+    w, h = max(1, round(width)), max(1, round(height))
+    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    forward = cv2.getPerspectiveTransform(quad, target)
+    crop = cv2.warpPerspective(
+        image, forward, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return crop, np.linalg.inv(forward)
+
+
+def map_points(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a 3x3 homography to N x 2 points."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    mapped = np.c_[pts, np.ones(len(pts))] @ homography.T
+    return mapped[:, :2] / mapped[:, 2:3]
+
+
+class PpOcrRecognizer:
+    """CRNN/SVTR line recognizer with CTC greedy decoding, batched across many crops.
+
+    Crops are sorted by aspect ratio so each batch pads little, resized to height 48 and padded
+    on the right to the batch's widest crop (at least `min_width`: the model was trained on
+    320-wide inputs and reads short crops better padded to that width, 0.048 vs 0.049 CER).
+    """
+
+    def __init__(self, model: Path | None = None, batch_size: int = 16, min_width: int = 320):
+        self.session = session(model or model_path("ppocr_rec"))
+        self.batch_size = max(1, batch_size)
+        self.min_width = min_width
+        self.characters = self.read_characters(self.session.get_modelmeta().custom_metadata_map)
+
+    @staticmethod
+    def read_characters(metadata: dict[str, str]) -> list[str]:
+        """Class index -> character: 0 is the CTC blank, the dictionary follows, and the
+        model's last class is a space that the dictionary itself does not list."""
+        if "character" not in metadata:
+            raise ValueError("recognition model has no 'character' metadata")
+        return ["", *metadata["character"].splitlines(), " "]
+
+    def _resize(self, crop: np.ndarray) -> np.ndarray:
+        h, w = crop.shape[:2]
+        width = max(1, math.ceil(REC_HEIGHT * w / h))
+        interp = cv2.INTER_AREA if h > 2 * REC_HEIGHT else cv2.INTER_LINEAR
+        return _to_bgr(cv2.resize(crop, (width, REC_HEIGHT), interpolation=interp))
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        order = np.argsort([c.shape[1] / max(1, c.shape[0]) for c in crops], kind="stable")
+        results: list[Recognition | None] = [None] * len(crops)
+        for start in range(0, len(crops), self.batch_size):
+            chunk = [int(i) for i in order[start : start + self.batch_size]]
+            resized = [self._resize(crops[i]) for i in chunk]
+            width = max(self.min_width, max(r.shape[1] for r in resized))
+            width = math.ceil(width / 8) * 8  # the network downsamples the width by 8
+            # Zero after normalisation is mid-grey: the padding PaddleOCR trained with.
+            batch = np.zeros((len(chunk), 3, REC_HEIGHT, width), dtype=np.float32)
+            for row, image in enumerate(resized):
+                batch[row, :, :, : image.shape[1]] = image.transpose(2, 0, 1) / 127.5 - 1.0
+            (probs,) = self.session.run(None, {"x": batch})
+            column_px = width / probs.shape[1]  # resized-crop pixels per CTC column
+            for row, index in enumerate(chunk):
+                scale = crops[index].shape[1] / resized[row].shape[1]
+                results[index] = self.decode(probs[row], column_px * scale, crops[index].shape[1])
+        return [r for r in results if r is not None]
+
+    def decode(self, probs: np.ndarray, column_width: float, crop_width: int) -> Recognition:
+        """Greedy CTC: best class per column, collapse repeats, drop blanks.
+
+        `column_width` is how many crop pixels one CTC column covers.
+        """
+        best = probs.argmax(axis=1)
+        best_prob = probs[np.arange(len(best)), best]
+        keep = best != 0
+        keep[1:] &= best[1:] != best[:-1]
+        columns = np.flatnonzero(keep)
+        text = "".join(self.characters[k] for k in best[columns])
+        char_probs = best_prob[columns].astype(np.float32)
+        confidence = float(char_probs.mean()) if len(columns) else 0.0
+        return Recognition(
+            text, confidence, char_probs, char_spans(columns, column_width, crop_width)
+        )
+
+
+def char_spans(columns: np.ndarray, column_width: float, crop_width: int) -> np.ndarray:
+    """Per-character (x0, x1) in crop pixels: a character spans from the midpoint to its left
+    neighbour's column to the midpoint to its right one; the outer ends get the median gap."""
+    if len(columns) == 0:
+        return np.zeros((0, 2), np.float32)
+    centers = (columns.astype(np.float64) + 0.5) * column_width
+    gaps = np.diff(centers)
+    half = float(np.median(gaps)) / 2 if len(gaps) else column_width
+    bounds = np.concatenate(
+        [[centers[0] - half], (centers[:-1] + centers[1:]) / 2, [centers[-1] + half]]
+    )
+    bounds = np.clip(bounds, 0, crop_width)
+    return np.stack([bounds[:-1], bounds[1:]], axis=1).astype(np.float32)
