@@ -248,11 +248,14 @@ def evaluate(
     workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
     limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="write per-page scores")] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="also score plain rapidocr.RapidOCR on the same pages")
+    ] = False,
 ) -> None:
     """OCR accuracy (page CER) on a dataset with line ground truth (SROIE, FUNSD)."""
     from statistics import fmean, median
 
-    from pipelines.evaluate import evaluate_ocr, write_scores_csv
+    from pipelines.evaluate import evaluate_ocr, evaluate_rapidocr_baseline, write_scores_csv
 
     if not (dataset / split / "index.jsonl").is_file():
         _fail(f"{dataset / split} has no index.jsonl")
@@ -266,6 +269,13 @@ def evaluate(
         f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
         + (f", {len(not_ok)} not ok" if not_ok else "")
     )
+    if baseline:
+        base = [s.cer for s in evaluate_rapidocr_baseline(dataset, split, limit)]
+        better = sum(f < b for f, b in zip(values, base, strict=True))
+        console.print(
+            f"{dataset.name}/{split} plain rapidocr: mean page CER {fmean(base):.4f}, "
+            f"median {median(base):.4f}; folio better on {better}/{len(base)} pages"
+        )
 
 
 @app.command()

@@ -137,6 +137,44 @@ def evaluate_ocr(
     return scores
 
 
+def evaluate_rapidocr_baseline(
+    dataset: Path, split: str = "dev", limit: int | None = None
+) -> list[PageScore]:
+    """Plain `rapidocr.RapidOCR` (same bundled model files, angle classifier off), same scoring."""
+    from pipelines.bench import plain_rapidocr
+
+    engine = plain_rapidocr()
+    split_dir = dataset / split
+    items = [
+        json.loads(line)
+        for line in (split_dir / "index.jsonl").read_text().splitlines()
+        if line.strip()
+    ][:limit]
+    scores = []
+    for item in items:
+        truth = truth_for(item, split_dir)
+        if truth is None:
+            raise ValueError(f"{dataset}: no OCR ground truth (boxes or funsd) for {item['id']}")
+        output = engine(str(split_dir / item["doc"]))
+        boxes = [] if output.boxes is None else output.boxes
+        predicted: list[TextBox] = [
+            (
+                float(b[:, 0].min()),
+                float(b[:, 1].min()),
+                float(b[:, 0].max()),
+                float(b[:, 1].max()),
+                text,
+            )
+            for b, text in zip(boxes, output.txts or (), strict=True)
+        ]
+        scores.append(
+            PageScore(
+                str(item["id"]), cer(reading_order_text(predicted), reading_order_text(truth)), "ok"
+            )
+        )
+    return scores
+
+
 def write_scores_csv(scores: list[PageScore], path: Path) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
