@@ -128,6 +128,13 @@ class _Worker:
         self.conn.close()
 
 
+MAX_FAILED_STARTS = 3
+
+
+class WorkerStartError(RuntimeError):
+    """Workers die before they can take work (broken install, unimportable code)."""
+
+
 class LocalExecutor:
     """Runs jobs on `workers` processes; yields a JobResult per job as they finish."""
 
@@ -151,6 +158,7 @@ class LocalExecutor:
         self, jobs: list[Job], on_idle: Callable[[], None] | None = None
     ) -> Iterator[JobResult]:
         pending = list(reversed(jobs))
+        failed_starts = 0
         pool = [_Worker(self._ctx, self._args) for _ in range(min(self.workers, len(jobs)))]
         try:
             while pending or any(w.job is not None for w in pool):
@@ -165,6 +173,14 @@ class LocalExecutor:
                     if result is not None:
                         yield result
                     if not worker.process.is_alive() and (pending or worker.job is not None):
+                        if not worker.ready:
+                            failed_starts += 1
+                            if failed_starts > MAX_FAILED_STARTS:
+                                raise WorkerStartError(
+                                    "worker processes exit before they are ready "
+                                    f"({_crash_reason(worker.process.exitcode)}); "
+                                    "run with -v to see why"
+                                )
                         if worker.job is not None:  # died without answering
                             code = worker.process.exitcode
                             yield self._fail(worker.job, _crash_reason(code))
@@ -178,7 +194,7 @@ class LocalExecutor:
                         pool[index] = _Worker(self._ctx, self._args)
                         yield self._fail(
                             job,
-                            f"timed out after {self.config.timeout_s:.0f} s (per-document "
+                            f"timed out after {self.config.timeout_s:g} s (per-document "
                             "limit, set timeout_s in the profile)",
                         )
                 if on_idle is not None:

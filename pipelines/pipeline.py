@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,15 @@ from extractors.document import (
     document_id_for,
 )
 from extractors.ingest import IngestError, OpenedDocument, open_document
-from extractors.stage import LINES, AnyStage, DocumentStage, PageContext, PageStage, StageError
+from extractors.stage import (
+    LINES,
+    AnyStage,
+    DocumentStage,
+    Image,
+    PageContext,
+    PageStage,
+    StageError,
+)
 from pipelines.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
@@ -91,7 +99,9 @@ class Pipeline:
         page_stages = [s for s in self.stages if isinstance(s, PageStage)]
         for start in range(0, opened.page_count, PAGE_CHUNK):
             contexts: list[PageContext] = []
-            for source in opened.pages[start : start + PAGE_CHUNK]:
+            with _timed(timings, "ingest"):  # text layers are read when a page is first touched
+                sources = list(opened.pages[start : start + PAGE_CHUNK])
+            for source in sources:
                 page = Page(
                     id=f"p{source.index}",
                     index=source.index,
@@ -103,7 +113,7 @@ class Pipeline:
                 ctx = PageContext(
                     document_id=document.document_id,
                     page=page,
-                    render=source.render,
+                    render=_timed_render(source.render, timings),
                     text_layer_usable=source.text_layer_usable,
                 )
                 if source.text_layer_usable and source.text_lines is not None:
@@ -180,6 +190,19 @@ def _status(document: Document) -> Status:
     return "partial"
 
 
+def _timed_render(render: Callable[[], Image], timings: dict[str, float]) -> Callable[[], Image]:
+    """Pages render lazily inside the first stage that needs pixels; count that as `render`."""
+
+    def timed() -> Image:
+        start = time.perf_counter()
+        try:
+            return render()
+        finally:
+            timings["render"] += time.perf_counter() - start
+
+    return timed
+
+
 class _timed:
     """Adds the elapsed wall time of a block to timings[name]."""
 
@@ -188,6 +211,9 @@ class _timed:
 
     def __enter__(self) -> None:
         self.start = time.perf_counter()
+        self.render_before = self.timings["render"]
 
     def __exit__(self, *exc: object) -> None:
-        self.timings[self.name] += time.perf_counter() - self.start
+        # Rendering triggered inside a stage is reported as `render`, not as that stage.
+        rendered = self.timings["render"] - self.render_before
+        self.timings[self.name] += time.perf_counter() - self.start - rendered

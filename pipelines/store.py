@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from extractors.document import Document
+from extractors.document import TRUSTED, Document
 from pipelines.corrections import correction_row
 from pipelines.rows import document_rows
 from pipelines.schema import RESULT_TABLES, migrate
@@ -130,7 +130,7 @@ def load_staged(workspace: Workspace, max_results: int = 500) -> LoadReport:
         for path in bundles:
             try:
                 bundle = json.loads(path.read_bytes())
-                document = Document.model_validate(bundle["document"])
+                document = Document.model_validate(bundle["document"], context={TRUSTED: True})
             except (ValueError, KeyError) as error:
                 logger.error("unreadable bundle %s moved aside: %s", path.name, error)
                 path.rename(path.with_suffix(".corrupt"))
