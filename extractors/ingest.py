@@ -69,7 +69,7 @@ class IngestOptions(BaseModel):
     ocr_dpi: int = Field(default=200, gt=0, le=1200)  # render DPI for pages that need OCR
     # pages with a usable text layer (the layout model needs ~800 px per page)
     layout_dpi: int = Field(default=72, gt=0, le=1200)
-    max_pixels: int = Field(default=40_000_000, gt=0)  # cap on rendered/decoded pixels per page
+    max_pixels: int = Field(default=25_000_000, gt=0)  # cap on rendered/decoded pixels per page
     password: str | None = None
 
 

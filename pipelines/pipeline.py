@@ -108,7 +108,6 @@ class Pipeline:
                     width=round(source.width, 2),
                     height=round(source.height, 2),
                     unit=source.unit,
-                    rotation=source.rotation,
                 )
                 ctx = PageContext(
                     document_id=document.document_id,

@@ -57,6 +57,14 @@ def _binary_ink(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     return mask, scale
 
 
+def count_glyphs(image: np.ndarray, long_side: int = 800) -> int:
+    """Connected ink blobs of a plausible glyph size on the downscaled page."""
+    mask, _ = _binary_ink(image, long_side)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    return int(np.count_nonzero((heights >= 3) & (heights <= mask.shape[0] // 4))) if n > 1 else 0
+
+
 def _ink_points(image: np.ndarray, long_side: int, max_points: int) -> tuple[np.ndarray, ...]:
     """Centred x, y of (at most max_points sampled) ink pixels of the downscaled page."""
     mask, _ = _binary_ink(image, long_side)
@@ -106,6 +114,9 @@ class OrientationOptions(StageOptions):
     turn when it is < -margin. 0 disables the check."""
     short_side: int = 512
     max_tiles: int = 4
+    min_glyphs: int = 20
+    """Pages with fewer ink blobs than this (a page number, a two-letter label) are left alone:
+    too little text to tell up from down ("ua" upside down reads "en")."""
 
 
 @register
@@ -145,6 +156,9 @@ class OrientationStage(PageStage[OrientationOptions]):
         best = int(np.argmax(probs))
         degrees = ORIENTATIONS[best]
         if degrees == 0 or float(probs[best]) < self.options.min_confidence:
+            return 0
+        if count_glyphs(image) < self.options.min_glyphs:
+            logger.info("orientation %d ignored: too little text on the page", degrees)
             return 0
         margin = self.options.axis_check_margin
         if margin > 0:

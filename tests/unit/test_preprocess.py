@@ -155,3 +155,21 @@ def test_compose_to_page_is_inverse_of_forward() -> None:
     point = np.array([12.0, 33.0, 1.0])
     moved = forward @ point
     assert np.allclose(to_page @ np.append(moved, 1.0), point[:2])
+
+
+def test_orientation_leaves_pages_with_too_little_text_alone() -> None:
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from extractors.stages.preprocess import OrientationOptions, OrientationStage, count_glyphs
+
+    image = Image.new("RGB", (600, 360), "white")
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
+    ImageDraw.Draw(image).text((200, 150), "ua", font=font, fill="black")
+    page = np.asarray(image)
+    assert count_glyphs(page) == 2
+    upside_down = np.zeros(4)
+    upside_down[2] = 0.9  # the classifier is sure it is turned 180 degrees
+    assert OrientationStage().decide(upside_down, page) == 0
+    unguarded = OrientationStage(OrientationOptions(min_glyphs=0))
+    assert unguarded.decide(upside_down, page) == 180  # the guard is what keeps it upright
