@@ -67,8 +67,8 @@ def _package_dir(package: str) -> Path:
     return Path(spec.origin).parent
 
 
-@cache
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (inputs can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -85,6 +85,6 @@ def model_path(name: str) -> Path:
     path = _package_dir(asset.package) / asset.relative_path
     if not path.is_file():
         raise ModelAssetError(f"model file {path} is missing from the {asset.package} package")
-    if asset.sha256 is not None and file_sha256(path) != asset.sha256:
+    if asset.sha256 is not None and file_sha256(path) != asset.sha256:  # once: model_path caches
         raise ModelAssetError(f"model file {path} does not match its expected checksum")
     return path

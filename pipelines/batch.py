@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from extractors.document import document_id_for
+from models.assets import file_sha256
 from pipelines.config import PipelineConfig
 from pipelines.executor import Job, JobResult, LocalExecutor
-from pipelines.pipeline import file_sha256
 from pipelines.rows import result_id_for
 from pipelines.store import known_result_ids, load_staged
 from pipelines.workspace import Workspace, atomic_write_json

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
@@ -85,6 +86,12 @@ def funsd_truth(gt_path: Path) -> list[TextBox]:
     return [(*map(float, e["box"]), e["text"]) for e in form if e["text"].strip()]
 
 
+def dataset_items(split_dir: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The items of a dataset split (`index.jsonl`, one JSON object per line)."""
+    lines = (split_dir / "index.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()][:limit]
+
+
 @dataclass
 class PageScore:
     item_id: str
@@ -110,11 +117,7 @@ def evaluate_ocr(
     limit: int | None = None,
 ) -> list[PageScore]:
     split_dir = dataset / split
-    items = [
-        json.loads(line)
-        for line in (split_dir / "index.jsonl").read_text().splitlines()
-        if line.strip()
-    ][:limit]
+    items = dataset_items(split_dir, limit)
     paths = {str((split_dir / item["doc"]).resolve()): item for item in items}
     with tempfile.TemporaryDirectory(prefix="folio-eval-") as tmp:
         workspace = Workspace.open(Path(tmp))
@@ -145,11 +148,7 @@ def evaluate_rapidocr_baseline(
 
     engine = plain_rapidocr()
     split_dir = dataset / split
-    items = [
-        json.loads(line)
-        for line in (split_dir / "index.jsonl").read_text().splitlines()
-        if line.strip()
-    ][:limit]
+    items = dataset_items(split_dir, limit)
     scores = []
     for item in items:
         truth = truth_for(item, split_dir)

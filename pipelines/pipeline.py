@@ -8,7 +8,6 @@ with the reason. Timings per stage and the stage versions are recorded in `Docum
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -34,19 +33,12 @@ from extractors.stage import (
     PageStage,
     StageError,
 )
+from models.assets import file_sha256
 from pipelines.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
 
 PAGE_CHUNK = 8  # pages rendered and held at once; bounds memory on long documents
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Pipeline:

@@ -39,8 +39,9 @@ stamp=".venv/.folio-installed$extra"
 want=$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "setup: installing Python packages into .venv (first time takes a few minutes)"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".$extra"
+  # (this machine's pip config lists local mirrors that may not exist; hide those warnings)
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q -e ".$extra" 2> >(grep -v -e "is ignored" -e "^ *$" >&2)
   echo "$want" > "$stamp"
 fi
 .venv/bin/python -c "import cv2, onnxruntime, duckdb, rapidocr" || {

@@ -48,7 +48,8 @@ def test_batch_corrections_and_sql_side_by_side(tmp_path: Path) -> None:
                 result_id = (
                     run_user_sql(
                         workspace,
-                        f"SELECT result_id FROM documents WHERE document_id = '{word['document_id']}'",
+                        "SELECT result_id FROM documents WHERE document_id = "
+                        f"'{word['document_id']}'",
                     )
                     .column(0)[0]
                     .as_py()
