@@ -87,7 +87,9 @@ svg { display: block; height: auto; }
 .box:hover { fill-opacity: 0.28; stroke-width: 2.5; }
 .box.blocks { fill: none; stroke-dasharray: 6 3; pointer-events: stroke; stroke-width: 1.5; }
 .box.tables { fill: none; pointer-events: stroke; }
-.box.entities, .box.fields { fill-opacity: 0.18; stroke-width: 2; }
+/* Entities and fields sit on top but let clicks inside reach the word under them:
+   select them by their border or from the Entities/Fields tabs. */
+.box.entities, .box.fields { fill-opacity: 0.18; stroke-width: 3; pointer-events: stroke; }
 .box.selected { stroke: #1f6feb; stroke-width: 3.5; fill: #1f6feb; fill-opacity: 0.25; }
 .box.blocks.selected { fill: none; }
 """
