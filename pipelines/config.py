@@ -31,7 +31,10 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
-    timeout_s: float = Field(default=300.0, gt=0, description="per-document time limit")
+    timeout_s: float = Field(default=1800.0, gt=0, description="time limit for one document")
+    stall_timeout_s: float = Field(
+        default=300.0, gt=0, description="limit on time without finishing a page (a runaway page)"
+    )
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     stages: list[StageSpec]
 

@@ -101,7 +101,9 @@ def _worker_main(
             return
         if job is None:
             return
-        document = pipeline.process(job.path, job.sha256)
+        document = pipeline.process(
+            job.path, job.sha256, on_progress=lambda pages: conn.send(("progress", pages))
+        )
         result_id = stage_bundle(workspace, document, run_id, job.stored_path)
         conn.send(("done", _summary(job, result_id, document)))
 
@@ -116,11 +118,26 @@ class _Worker:
         child.close()
         self.ready = False
         self.job: Job | None = None
-        self.started = 0.0
+        self.started = self.progressed = 0.0
 
     def assign(self, job: Job) -> None:
         self.job, self.started = job, time.monotonic()
+        self.progressed = self.started
         self.conn.send(job)
+
+    def overdue(self, timeout_s: float, stall_timeout_s: float) -> str | None:
+        """Why the current job must be stopped, if it must."""
+        now = time.monotonic()
+        if self.job is None:
+            return None
+        if now - self.started > timeout_s:
+            return f"timed out after {timeout_s:g} s (timeout_s in the profile)"
+        if now - self.progressed > stall_timeout_s:
+            return (
+                f"stopped: no page finished for {stall_timeout_s:g} s "
+                "(stall_timeout_s in the profile)"
+            )
+        return None
 
     def kill(self) -> None:
         self.process.kill()
@@ -186,17 +203,14 @@ class LocalExecutor:
                             yield self._fail(worker.job, _crash_reason(code))
                         worker.kill()
                         pool[index] = _Worker(self._ctx, self._args)
-                    elif worker.job is not None and (
-                        time.monotonic() - worker.started > self.config.timeout_s
+                    elif reason := worker.overdue(
+                        self.config.timeout_s, self.config.stall_timeout_s
                     ):
                         job = worker.job
+                        assert job is not None
                         worker.kill()
                         pool[index] = _Worker(self._ctx, self._args)
-                        yield self._fail(
-                            job,
-                            f"timed out after {self.config.timeout_s:g} s (per-document "
-                            "limit, set timeout_s in the profile)",
-                        )
+                        yield self._fail(job, reason)
                 if on_idle is not None:
                     on_idle()
         finally:
@@ -217,6 +231,9 @@ class LocalExecutor:
             return None
         if kind == "ready":
             worker.ready = True
+            return None
+        if kind == "progress":
+            worker.progressed = time.monotonic()
             return None
         worker.job = None
         return payload

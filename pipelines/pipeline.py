@@ -50,7 +50,13 @@ class Pipeline:
         self.config_hash = config.config_hash()
         self.ingest_options = config.ingest.model_copy(update={"password": password})
 
-    def process(self, path: Path, sha256: str | None = None) -> Document:
+    def process(
+        self,
+        path: Path,
+        sha256: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> Document:
+        """Process one file; `on_progress(pages_done)` is called as pages finish."""
         started = time.perf_counter()
         sha = sha256 or file_sha256(path)
         document = Document(
@@ -75,7 +81,7 @@ class Pipeline:
         else:
             try:
                 document.media_type = opened.media_type
-                self._run_pages(document, opened, timings)
+                self._run_pages(document, opened, timings, on_progress)
             finally:
                 opened.close()
             self._run_document_stages(document, timings)
@@ -86,7 +92,11 @@ class Pipeline:
         return document
 
     def _run_pages(
-        self, document: Document, opened: OpenedDocument, timings: dict[str, float]
+        self,
+        document: Document,
+        opened: OpenedDocument,
+        timings: dict[str, float],
+        on_progress: Callable[[int], None] | None,
     ) -> None:
         page_stages = [s for s in self.stages if isinstance(s, PageStage)]
         for start in range(0, opened.page_count, PAGE_CHUNK):
@@ -121,6 +131,8 @@ class Pipeline:
                         failed |= _run_page_batch(stage, batch, document)
             for ctx in contexts:
                 ctx.release()
+            if on_progress is not None:
+                on_progress(len(document.pages))
 
     def _run_document_stages(self, document: Document, timings: dict[str, float]) -> None:
         for stage in self.stages:

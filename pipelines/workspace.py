@@ -71,7 +71,15 @@ class Workspace:
         """Keep the input in the workspace so review and retries work after the original moves."""
         target = self.stored_file(sha256, source.suffix)
         if not target.exists():
-            atomic_write_bytes(target, source.read_bytes())
+            # Streamed copy, then rename: big inputs never sit in memory, a kill leaves no stub.
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+            os.close(fd)
+            try:
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
         return target
 
     def staged_result_ids(self) -> set[str]:

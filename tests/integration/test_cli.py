@@ -156,7 +156,8 @@ def test_bad_inputs_fail_alone_with_reasons(tmp_path: Path) -> None:
 def test_per_document_timeout(tmp_path: Path) -> None:
     profile = tmp_path / "slow.toml"
     default = Path(__file__).resolve().parents[2] / "pipelines" / "profiles" / "default.toml"
-    profile.write_text(default.read_text().replace("timeout_s = 300", "timeout_s = 0.05"))
+    stalling = default.read_text().replace("stall_timeout_s = 300", "stall_timeout_s = 0.05")
+    profile.write_text(stalling)
     inputs = tmp_path / "in"
     inputs.mkdir()
     text_image(["A page that takes longer than fifty milliseconds"]).save(inputs / "a.png")
@@ -164,7 +165,7 @@ def test_per_document_timeout(tmp_path: Path) -> None:
     folio("run", str(inputs), "-w", str(workspace), "--profile", str(profile))
     docs = sql(workspace, "SELECT status, errors FROM documents")
     assert docs[0]["status"] == "failed"
-    assert "timed out" in str(docs[0]["errors"])
+    assert "no page finished for 0.05 s" in str(docs[0]["errors"])
 
 
 def test_kill_and_rerun_processes_every_document_exactly_once(tmp_path: Path) -> None:
