@@ -58,6 +58,9 @@ def run(
     """Process files into the workspace (skips what this profile already processed)."""
     from pipelines.batch import run_batch
 
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(missing)}")
     try:
         config = load_profile(profile)
     except ProfileError as error:
