@@ -67,7 +67,8 @@ class Box:
 def _box(id_: str, layer: str, bbox: list[float] | None, colour: str, label: str) -> Box | None:
     if not bbox or len(bbox) != 4:
         return None
-    return Box(id_, layer, *bbox, colour=colour, label=label)
+    x0, y0, x1, y1 = bbox
+    return Box(id_, layer, x0, y0, x1, y1, colour=colour, label=label)
 
 
 def page_boxes(

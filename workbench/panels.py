@@ -40,7 +40,8 @@ def on_box_click(key: str, document: Document | None) -> None:
 
 def step_low(ids: list[str], step: int, document: Document | None) -> None:
     """J / K: the next or previous low-confidence word on the page."""
-    current = st.session_state.get("selected")
+    current: str | None = st.session_state.get("selected")
+    target: str | None
     if current not in ids and ids:
         target = ids[0] if step > 0 else ids[-1]
     else:

@@ -73,6 +73,21 @@ def corrections_from_delta(
     if not delta:
         return []
     column = column or TEXT_COLUMNS.get(target_type, "text")
+
+    def correction(row: pd.Series, action: str, new_value: str | None = None) -> Correction:
+        return Correction(
+            document_id=context.document_id,
+            result_id=context.result_id,
+            target_type=target_type,  # type: ignore[arg-type]
+            target_id=str(row["id"]),
+            page_index=page_index,
+            action=action,  # type: ignore[arg-type]
+            old_value=row[column],
+            new_value=new_value,
+            reviewer=context.reviewer,
+            stage_version=stage_version(document, row.get("source")),
+        )
+
     corrections: list[Correction] = []
     for position, changes in (delta.get("edited_rows") or {}).items():
         index = int(position)
@@ -80,40 +95,11 @@ def corrections_from_delta(
             continue
         row = rows.iloc[index]
         new_value = "" if changes[column] is None else str(changes[column])
-        if new_value == row[column]:
-            continue
-        corrections.append(
-            Correction(
-                document_id=context.document_id,
-                result_id=context.result_id,
-                target_type=target_type,
-                target_id=str(row["id"]),
-                page_index=page_index,  # type: ignore[arg-type]
-                action="edit",
-                old_value=row[column],
-                new_value=new_value,
-                reviewer=context.reviewer,
-                stage_version=stage_version(document, row.get("source")),
-            )
-        )
+        if new_value != row[column]:
+            corrections.append(correction(row, "edit", new_value))
     for position in delta.get("deleted_rows") or []:
-        index = int(position)
-        if index >= len(rows):
-            continue
-        row = rows.iloc[index]
-        corrections.append(
-            Correction(
-                document_id=context.document_id,
-                result_id=context.result_id,
-                target_type=target_type,
-                target_id=str(row["id"]),
-                page_index=page_index,  # type: ignore[arg-type]
-                action="delete",
-                old_value=row[column],
-                reviewer=context.reviewer,
-                stage_version=stage_version(document, row.get("source")),
-            )
-        )
+        if int(position) < len(rows):
+            corrections.append(correction(rows.iloc[int(position)], "delete"))
     return corrections
 
 
@@ -209,9 +195,9 @@ def edit_element(
     return Correction(
         document_id=context.document_id,
         result_id=context.result_id,
-        target_type=target_type,
+        target_type=target_type,  # type: ignore[arg-type]
         target_id=target_id,
-        page_index=page_index,  # type: ignore[arg-type]
+        page_index=page_index,
         action="edit",
         old_value=old,
         new_value=new,
