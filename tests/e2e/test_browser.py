@@ -92,6 +92,9 @@ def _sql(workspace: Path, statement: str) -> list[dict]:
 
 
 def _idle(page: object) -> None:
+    """Wait for the script run a click triggered to finish. The app flips to "running" only
+    ~45 ms after a click (more on a loaded machine), so let that happen before waiting."""
+    page.wait_for_timeout(250)  # type: ignore[attr-defined]
     expect(page.locator(IDLE)).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
 
 
@@ -150,10 +153,15 @@ def test_review_a_receipt(server: tuple[str, Path], page: object) -> None:
     p.locator(".st-key-new_label").click()  # type: ignore[attr-defined]
     p.get_by_role("option", name="total").click()  # type: ignore[attr-defined]
     counts["clicks"] += 2
+    # The choice reruns the script; wait until it shows before pressing Add.
+    label = p.get_by_role("combobox", name="Entity label")  # type: ignore[attr-defined]
+    expect(label).to_have_value("total")
     _idle(p)
     p.locator(".st-key-add_entity button").click()  # type: ignore[attr-defined]
     counts["clicks"] += 1
-    expect(p.get_by_text("Added entity total").first).to_be_visible(timeout=15_000)  # type: ignore[attr-defined]
+    # The new entity's box on the page (persistent, unlike the toast).
+    added = p.locator('[data-box-id^="e-review-"]')  # type: ignore[attr-defined]
+    expect(added).to_have_count(1, timeout=15_000)
     _idle(p)
     p.locator(".st-key-accept_page button").click()  # type: ignore[attr-defined]
     counts["clicks"] += 1
