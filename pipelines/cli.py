@@ -315,8 +315,6 @@ def app_command(
     address: Annotated[str, typer.Option("--address", help="address to bind")] = "127.0.0.1",
 ) -> None:
     """Start the review workbench (Streamlit) on this workspace."""
-    import subprocess
-
     ws = Workspace.open(workspace)
     script = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
     command = [
@@ -340,10 +338,10 @@ def app_command(
         f"Folio review app on [bold]http://{address}:{port}[/] (workspace {ws.root}); "
         "Ctrl+C stops it."
     )
-    try:
-        raise typer.Exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    # exec, not a child process: signals (Ctrl+C, a service manager's TERM) reach the server
+    # itself and nothing is left running behind a killed `folio app`.
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)
 
 
 @app.command()
