@@ -8,7 +8,7 @@ from rapidocr (pinned), but the sessions are ours: rapidocr never resolves or do
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,10 +149,17 @@ class PpOcrRecognizer:
     320-wide inputs and reads short crops better padded to that width, 0.048 vs 0.049 CER).
     """
 
-    def __init__(self, model: Path | None = None, batch_size: int = 16, min_width: int = 320):
+    def __init__(
+        self,
+        model: Path | None = None,
+        batch_size: int = 16,
+        min_width: int = 320,
+        max_width_per_crop: int = 640,
+    ):
         self.session = session(model or model_path("ppocr_rec"))
         self.batch_size = max(1, batch_size)
         self.min_width = min_width
+        self.max_width_per_crop = max_width_per_crop
         self.characters = self.read_characters(self.session.get_modelmeta().custom_metadata_map)
 
     @staticmethod
@@ -172,8 +179,7 @@ class PpOcrRecognizer:
     def __call__(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
         order = np.argsort([c.shape[1] / max(1, c.shape[0]) for c in crops], kind="stable")
         results: list[Recognition | None] = [None] * len(crops)
-        for start in range(0, len(crops), self.batch_size):
-            chunk = [int(i) for i in order[start : start + self.batch_size]]
+        for chunk in self._batches(crops, [int(i) for i in order]):
             resized = [self._resize(crops[i]) for i in chunk]
             width = max(self.min_width, max(r.shape[1] for r in resized))
             width = math.ceil(width / 8) * 8  # the network downsamples the width by 8
@@ -187,6 +193,24 @@ class PpOcrRecognizer:
                 scale = crops[index].shape[1] / resized[row].shape[1]
                 results[index] = self.decode(probs[row], column_px * scale, crops[index].shape[1])
         return [r for r in results if r is not None]
+
+    def _batches(self, crops: Sequence[np.ndarray], order: list[int]) -> Iterator[list[int]]:
+        """Up to `batch_size` crops, fewer for long lines: the batch's padded width times its
+        size stays under `batch_size * max_width_per_crop`, which bounds activation memory
+        (onnxruntime's arena keeps the largest batch's peak for the life of the process)."""
+        budget = self.batch_size * self.max_width_per_crop
+        chunk: list[int] = []
+        for index in order:  # ascending aspect ratio: the last crop is the widest so far
+            crop = crops[index]
+            width = max(
+                self.min_width, math.ceil(REC_HEIGHT * crop.shape[1] / max(1, crop.shape[0]))
+            )
+            if chunk and (len(chunk) >= self.batch_size or (len(chunk) + 1) * width > budget):
+                yield chunk
+                chunk = []
+            chunk.append(index)
+        if chunk:
+            yield chunk
 
     def decode(self, probs: np.ndarray, column_width: float, crop_width: int) -> Recognition:
         """Greedy CTC: best class per column, collapse repeats, drop blanks.

@@ -35,6 +35,4 @@ def session(path: Path) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # No arena: it keeps the peak of the widest recognition batch for the life of the worker.
-    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(path), sess_options=options, providers=providers())

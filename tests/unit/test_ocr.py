@@ -196,3 +196,17 @@ def test_crop_quad_rotates_tall_text_and_maps_back() -> None:
     corners = np.array([[0, 0], [240, 0], [240, 40], [0, 40]], np.float64)
     back = map_points(homography, corners)
     assert {tuple(p) for p in np.round(back)} == {tuple(p) for p in quad.astype(float)}
+
+
+def test_recognition_batches_shrink_for_long_lines() -> None:
+    import numpy as np
+
+    from models.ppocr import PpOcrRecognizer
+
+    recognizer = PpOcrRecognizer.__new__(PpOcrRecognizer)  # batching needs no model
+    recognizer.batch_size, recognizer.min_width, recognizer.max_width_per_crop = 4, 320, 640
+    short = [np.zeros((48, 100, 3), np.uint8)] * 6  # padded to 320: four fit in a batch
+    long = [np.zeros((48, 1500, 3), np.uint8)] * 3  # 1500 wide: one per batch (budget 2560)
+    crops = short + long
+    batches = list(recognizer._batches(crops, list(range(len(crops)))))
+    assert batches == [[0, 1, 2, 3], [4, 5], [6], [7], [8]]
