@@ -19,11 +19,11 @@ from workbench import resources  # noqa: E402
 st.set_page_config(page_title="Folio review", page_icon=":material/description:", layout="wide")
 
 PAGES = [
-    st.Page("pages/documents.py", title="Documents", icon=":material/inbox:", default=True),
-    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
-    st.Page("pages/sql.py", title="SQL", icon=":material/terminal:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("views/documents.py", title="Documents", icon=":material/inbox:", default=True),
+    st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("views/sql.py", title="SQL", icon=":material/terminal:"),
+    st.Page("views/runs.py", title="Runs", icon=":material/monitoring:"),
 ]
 
 navigation = st.navigation(PAGES)

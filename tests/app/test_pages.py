@@ -16,7 +16,7 @@ def _reviewed_words(ws: Workspace) -> list[dict]:
 
 
 def test_documents_queue_is_sorted_by_risk_and_filters(app: AppTest) -> None:
-    at = open_page(app, "pages/documents.py")
+    at = open_page(app, "views/documents.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Documents"] == "2" and metrics["Failed"] == "1"
     table = at.dataframe(key="queue").value
@@ -27,7 +27,7 @@ def test_documents_queue_is_sorted_by_risk_and_filters(app: AppTest) -> None:
 
 
 def test_selecting_a_row_opens_review(app: AppTest) -> None:
-    at = open_page(app, "pages/documents.py")
+    at = open_page(app, "views/documents.py")
     at.session_state["queue"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     assert at.session_state["doc_id"] == OK_ID
@@ -35,13 +35,13 @@ def test_selecting_a_row_opens_review(app: AppTest) -> None:
 
 
 def test_review_needs_a_reviewer(app: AppTest) -> None:
-    at = open_page(app, "pages/review.py", reviewer=None, doc_id=OK_ID)
+    at = open_page(app, "views/review.py", reviewer=None, doc_id=OK_ID)
     assert any("Enter your name" in w.value for w in at.warning)
     assert at.button(key="accept_page").disabled
 
 
 def test_fix_a_selected_word_then_undo(app: AppTest, workspace: Workspace) -> None:
-    at = open_page(app, "pages/review.py", doc_id=OK_ID, selected="p0-w0", fix_text="totl")
+    at = open_page(app, "views/review.py", doc_id=OK_ID, selected="p0-w0", fix_text="totl")
     at.text_input(key="fix_text").input("total").run()
     assert not at.exception
     assert _reviewed_words(workspace)[0] == {
@@ -57,7 +57,7 @@ def test_fix_a_selected_word_then_undo(app: AppTest, workspace: Workspace) -> No
 
 
 def test_grid_edit_saves_only_the_delta(app: AppTest, workspace: Workspace) -> None:
-    at = open_page(app, "pages/review.py", doc_id=OK_ID)
+    at = open_page(app, "views/review.py", doc_id=OK_ID)
     at.session_state["ed_words_0_0"] = {
         "edited_rows": {1: {"text": "12.60"}},
         "added_rows": [],
@@ -72,14 +72,14 @@ def test_grid_edit_saves_only_the_delta(app: AppTest, workspace: Workspace) -> N
 
 
 def test_box_click_selects_and_next_low_steps(app: AppTest) -> None:
-    at = open_page(app, "pages/review.py", doc_id=OK_ID)
+    at = open_page(app, "views/review.py", doc_id=OK_ID)
     at.button(key="next_low").click().run()
     assert at.session_state["selected"] == "p0-w0"
     assert at.text_input(key="fix_text").value == "totl"
 
 
 def test_add_entity_from_selected_word_and_relabel(app: AppTest, workspace: Workspace) -> None:
-    at = open_page(app, "pages/review.py", doc_id=OK_ID, selected="p0-w1")
+    at = open_page(app, "views/review.py", doc_id=OK_ID, selected="p0-w1")
     at.selectbox(key="new_label").select("total").run()
     at.button(key="add_entity").click().run()
     rows = query(workspace, "SELECT label, text, x0 FROM reviewed_entities").to_pylist()
@@ -87,7 +87,7 @@ def test_add_entity_from_selected_word_and_relabel(app: AppTest, workspace: Work
 
 
 def test_accept_page_marks_the_document_reviewed(app: AppTest, workspace: Workspace) -> None:
-    at = open_page(app, "pages/review.py", doc_id=OK_ID)
+    at = open_page(app, "views/review.py", doc_id=OK_ID)
     at.button(key="accept_page").click().run()
     assert not at.exception
     row = query(
@@ -97,13 +97,13 @@ def test_accept_page_marks_the_document_reviewed(app: AppTest, workspace: Worksp
 
 
 def test_failed_document_shows_error_and_retry(app: AppTest) -> None:
-    at = open_page(app, "pages/review.py", doc_id=FAILED_ID)
+    at = open_page(app, "views/review.py", doc_id=FAILED_ID)
     assert any("corrupt PDF" in e.value for e in at.error)
     assert any("file is gone" in w.value for w in at.warning)  # nothing stored to retry
 
 
 def test_sql_runs_and_refuses(app: AppTest) -> None:
-    at = open_page(app, "pages/sql.py")
+    at = open_page(app, "views/sql.py")
     at.text_area(key="sql_text").input("SELECT source_name FROM documents ORDER BY 1").run()
     at.button(key="sql_run").click().run()
     assert list(at.dataframe[0].value["source_name"]) == ["broken.pdf", "receipt-a.png"]
@@ -113,7 +113,7 @@ def test_sql_runs_and_refuses(app: AppTest) -> None:
 
 
 def test_runs_page_shows_counts_stages_and_failures(app: AppTest) -> None:
-    at = open_page(app, "pages/runs.py")
+    at = open_page(app, "views/runs.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Runs"] == "1" and metrics["Latest failed"] == "1"
     failures = at.dataframe[-1].value
@@ -121,5 +121,5 @@ def test_runs_page_shows_counts_stages_and_failures(app: AppTest) -> None:
 
 
 def test_upload_page_renders(app: AppTest) -> None:
-    at = open_page(app, "pages/upload.py")
+    at = open_page(app, "views/upload.py")
     assert any("50 MB" in c.value for c in at.caption)

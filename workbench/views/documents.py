@@ -87,7 +87,7 @@ def queue_table() -> None:
         st.session_state["doc_id"] = str(view.iloc[rows[0]]["document_id"])
         st.session_state["page_index"] = 0
         st.session_state.pop("selected", None)
-        st.switch_page("pages/review.py")
+        st.switch_page("views/review.py")
 
 
 queue_table()
