@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from extractors.document import Document, Page
+from extractors.document import Block, Document, Line, Page, Word
 
 LAYERS = ("blocks", "lines", "words", "tables", "entities", "fields")
 DEFAULT_LAYERS = ("blocks", "words", "tables", "entities", "fields")
@@ -193,38 +193,20 @@ def find_element(document: Document, element_id: str) -> Element | None:
     """Look up a word, line, block or table cell by id across the document's pages."""
     for page in document.pages:
         for block in page.blocks:
-            if block.id == element_id:
-                return Element(
-                    block.id,
-                    "block",
-                    page.index,
-                    block.text,
-                    block.confidence,
-                    block.source,
-                    block.bbox,
-                )
+            candidates: list[tuple[str, Block | Line | Word]] = [("block", block)]
             for line in block.lines:
-                if line.id == element_id:
+                candidates += [("line", line), *(("word", word) for word in line.words)]
+            for kind, item in candidates:
+                if item.id == element_id:
                     return Element(
-                        line.id,
-                        "line",
+                        item.id,
+                        kind,
                         page.index,
-                        line.text,
-                        line.confidence,
-                        line.source,
-                        line.bbox,
+                        item.text,
+                        item.confidence,
+                        item.source,
+                        item.bbox,
                     )
-                for word in line.words:
-                    if word.id == element_id:
-                        return Element(
-                            word.id,
-                            "word",
-                            page.index,
-                            word.text,
-                            word.confidence,
-                            word.source,
-                            word.bbox,
-                        )
         for table in page.tables:
             for cell in table.cells:
                 cell_id = f"{table.id}:{cell.row}:{cell.col}"

@@ -112,6 +112,21 @@ def entity_corrections(
     """Relabel (label or text changed) and delete corrections from the entities grid."""
     if not delta:
         return []
+
+    def correction(row: pd.Series, action: str, new_value: dict[str, str] | None) -> Correction:
+        return Correction(
+            document_id=context.document_id,
+            result_id=context.result_id,
+            target_type="entity",
+            target_id=str(row["entity_id"]),
+            page_index=_int_or_none(row.get("page_index")),
+            action=action,  # type: ignore[arg-type]
+            old_value={"label": row["label"], "text": row["text"]},
+            new_value=new_value,
+            reviewer=context.reviewer,
+            stage_version=stage_version(document, row.get("source")),
+        )
+
     corrections: list[Correction] = []
     for position, changes in (delta.get("edited_rows") or {}).items():
         index = int(position)
@@ -120,39 +135,11 @@ def entity_corrections(
         row = rows.iloc[index]
         label = str(changes.get("label", row["label"]))
         text = str(changes.get("text", row["text"]))
-        if label == row["label"] and text == row["text"]:
-            continue
-        corrections.append(
-            Correction(
-                document_id=context.document_id,
-                result_id=context.result_id,
-                target_type="entity",
-                target_id=str(row["entity_id"]),
-                page_index=_int_or_none(row.get("page_index")),
-                action="relabel",
-                old_value={"label": row["label"], "text": row["text"]},
-                new_value={"label": label, "text": text},
-                reviewer=context.reviewer,
-                stage_version=stage_version(document, row.get("source")),
-            )
-        )
+        if label != row["label"] or text != row["text"]:
+            corrections.append(correction(row, "relabel", {"label": label, "text": text}))
     for position in delta.get("deleted_rows") or []:
-        index = int(position)
-        if index < len(rows):
-            row = rows.iloc[index]
-            corrections.append(
-                Correction(
-                    document_id=context.document_id,
-                    result_id=context.result_id,
-                    target_type="entity",
-                    target_id=str(row["entity_id"]),
-                    page_index=_int_or_none(row.get("page_index")),
-                    action="delete",
-                    old_value={"label": row["label"], "text": row["text"]},
-                    reviewer=context.reviewer,
-                    stage_version=stage_version(document, row.get("source")),
-                )
-            )
+        if int(position) < len(rows):
+            corrections.append(correction(rows.iloc[int(position)], "delete", None))
     return corrections
 
 
