@@ -281,6 +281,38 @@ def evaluate(
         )
 
 
+@app.command("evaluate-layout")
+def evaluate_layout_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="publaynet or docbank folder, e.g. ../shared/datasets/docbank")
+    ],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    split: Annotated[str, typer.Option(help="split folder inside the dataset")] = "dev",
+    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="also score the bare CDLA model on the same pages")
+    ] = False,
+) -> None:
+    """Layout accuracy: PubLayNet mAP@0.5 or DocBank token accuracy (vs the bare CDLA model)."""
+    from pipelines.evaluate_layout import detect_dataset, evaluate_layout
+
+    if not (dataset / split / "index.jsonl").is_file():
+        _fail(f"{dataset / split} has no index.jsonl")
+    try:
+        detect_dataset(dataset)
+        config = load_profile(profile)
+    except ValueError as error:  # ProfileError is a ValueError
+        _fail(str(error))
+    report = evaluate_layout(dataset, config, split, limit, baseline)
+    line = f"{dataset.name}/{split} profile={profile}: {report.pages} pages, {report.metric}"
+    console.print(f"{line} folio {report.folio:.4f}")
+    if report.baseline is not None:
+        console.print(f"{line} bare CDLA {report.baseline:.4f}")
+    for label, (ours, base) in report.per_class.items():
+        bare = f", bare {base:.3f}" if base is not None else ""
+        console.print(f"  AP {label}: folio {ours:.3f}{bare}")
+
+
 @app.command()
 def bench(
     digital: Annotated[list[Path] | None, typer.Option(help="born-digital PDFs or folders")] = None,
