@@ -7,10 +7,12 @@ table/figure. Where a text layer gives us lines already, a "figure" full of text
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from extractors.document import Line
@@ -89,6 +91,92 @@ def suppress_overlaps(
     return kept
 
 
+def ink_lines(gray: np.ndarray, min_height: int = 2) -> list[tuple[int, int, int, int]]:
+    """Text lines of a crop by its row profile: (top, bottom, left ink, right ink) in crop
+    pixels, top to bottom. Ink is at or below the crop's Otsu threshold (at most 160)."""
+    if gray.size == 0 or int(gray.max()) - int(gray.min()) < 64:
+        return []
+    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = gray <= min(float(otsu), 160.0)
+    rows = ink.sum(axis=1) > max(1, 0.005 * gray.shape[1])  # ignore specks
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.astype(np.int8), [0]])))
+    runs = [[int(t), int(b)] for t, b in zip(edges[::2], edges[1::2], strict=True)]
+    if not runs:
+        return []
+    # Descenders, accents and rules show as thin runs beside a line: join them to the nearer one.
+    height = float(np.median([b - t for t, b in runs]))
+    merged: list[list[int]] = []
+    for i, run in enumerate(runs):
+        thin = run[1] - run[0] < 0.5 * height
+        gap_up = run[0] - merged[-1][1] if merged else np.inf
+        gap_down = runs[i + 1][0] - run[1] if i + 1 < len(runs) else np.inf
+        if merged and thin and gap_up <= gap_down:
+            merged[-1][1] = run[1]
+        elif merged and merged[-1][1] - merged[-1][0] < 0.5 * height and gap_up < 0.5 * height:
+            merged[-1][1] = run[1]  # the previous run was a thin fragment above this line
+        else:
+            merged.append(list(run))
+    out = []
+    for top, bottom in merged:
+        if bottom - top >= min_height:
+            cols = np.flatnonzero(ink[top:bottom].any(axis=0))
+            out.append((top, bottom, int(cols[0]), int(cols[-1]) + 1))
+    return out
+
+
+def paragraph_starts(lines: Sequence[tuple[int, int, int, int]], width: int) -> list[int]:
+    """Indices of lines (after the first) that open a new paragraph, from typesetting evidence:
+    - a gap clearly larger than the usual line gap (block paragraphs);
+    - a first-line indent (one to a few ems, with the next line back at the margin);
+    - the previous line stopping well short of the measure (a paragraph's last line) while this
+      one starts at the margin and is not itself short (a list of short lines stays one block).
+    """
+    if len(lines) < 4:
+        return []
+    heights = np.array([b - t for t, b, _, _ in lines], np.float64)
+    gaps = np.array([lines[i][0] - lines[i - 1][1] for i in range(1, len(lines))], np.float64)
+    h, g = float(np.median(heights)), float(np.median(gaps))
+    left = float(np.percentile([ln[2] for ln in lines], 25))
+    right = float(np.percentile([ln[3] for ln in lines], 75))
+    measure = max(right - left, 1.0)
+    if measure < 0.5 * width:  # not a column of running text (centred lines, a list of labels)
+        return []
+
+    def at_margin(i: int) -> bool:
+        return abs(lines[i][2] - left) < 0.4 * h
+
+    def full(i: int) -> bool:
+        return lines[i][3] > right - 0.15 * measure
+
+    starts = []
+    for i in range(1, len(lines)):
+        gap = gaps[i - 1]
+        blank = gap > max(1.8 * g, g + 0.5 * h)
+        indent = lines[i][2] - left
+        indented = 0.8 * h <= indent <= 0.2 * measure and i + 1 < len(lines) and at_margin(i + 1)
+        after_short = (
+            lines[i - 1][3] < right - 0.3 * measure and at_margin(i) and (full(i) or gap > g)
+        )
+        if blank or indented or after_short:
+            starts.append(i)
+    return starts
+
+
+def split_paragraphs(box: np.ndarray, gray_page: np.ndarray) -> list[np.ndarray]:
+    """A text box cut into paragraphs at the gaps before paragraph-opening lines (work pixels).
+    CDLA often returns a whole column as one text box; paragraphs are the unit users and
+    PubLayNet-style annotations mean by a text block."""
+    x0, y0, x1, y1 = (round(float(v)) for v in box)
+    crop = gray_page[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    lines = ink_lines(crop)
+    starts = paragraph_starts(lines, crop.shape[1])
+    if not starts:
+        return [box]
+    cuts = [y0 + (lines[i - 1][1] + lines[i][0]) / 2 for i in starts]
+    edges = [float(box[1]), *cuts, float(box[3])]
+    return [np.array([box[0], a, box[2], b]) for a, b in itertools.pairwise(edges)]
+
+
 def text_coverage(region: Sequence[float], lines: Sequence[Line]) -> tuple[float, float, int]:
     """(share of the region's area covered by lines, mean line width / region width, n lines)
     for the lines whose centre lies in the region (page-relative boxes)."""
@@ -119,6 +207,9 @@ class LayoutOptions(StageOptions):
     """With a text layer: a figure (or a table whose lines span its width) whose area is covered
     by text lines at least this much becomes text."""
     min_text_lines: int = 3
+    split_paragraphs: bool = True
+    """Cut text regions (CDLA often finds whole columns) into paragraphs at indents, blank gaps
+    and short last lines seen in the region's ink."""
 
 
 @register
@@ -126,7 +217,7 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
     """Finds text/title/figure/table/... regions on every page with the CDLA detector."""
 
     kind: ClassVar[str] = "layout.cdla"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     produces: ClassVar[tuple[str, ...]] = (REGIONS,)
     Options: ClassVar[type[StageOptions]] = LayoutOptions
     batch_size: ClassVar[int] = 8
@@ -162,6 +253,14 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
             if s >= opts.score_threshold
         ]
         kept = suppress_overlaps(candidates, opts.cross_class_iou, opts.containment)
+        if opts.split_paragraphs and any(c.kind == "text" for c in kept):
+            work = ctx.work
+            gray = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY) if work.ndim == 3 else work
+            kept = [
+                Candidate(c.kind, piece, c.score)
+                for c in kept
+                for piece in (split_paragraphs(c.box, gray) if c.kind == "text" else [c.box])
+            ]
         lines: list[Line] = ctx.scratch.get(LINES, []) if ctx.text_layer_usable else []
         out: list[Region] = []
         for cand in kept:

@@ -12,6 +12,9 @@ from extractors.stages.layout import (
     Candidate,
     CdlaLayoutStage,
     LayoutOptions,
+    ink_lines,
+    paragraph_starts,
+    split_paragraphs,
     suppress_overlaps,
     text_coverage,
 )
@@ -144,3 +147,56 @@ def test_score_threshold_option() -> None:
         np.array([0, 1]),
     )
     assert [r.kind for r in strict.regions(ctx, det)] == ["text"]
+
+
+def _column(paragraphs: list[int], indent: int, extra_gap: int) -> np.ndarray:
+    """A grey crop of justified text lines drawn as bars: each paragraph's first line indented,
+    its last line short, `extra_gap` pixels between paragraphs."""
+    image = np.full((40 * sum(paragraphs) + extra_gap * len(paragraphs) + 40, 400), 255, np.uint8)
+    y = 10
+    for n in paragraphs:
+        for i in range(n):
+            x0 = 10 + (indent if i == 0 else 0)
+            x1 = 390 if i < n - 1 else 200
+            image[y : y + 20, x0:x1] = 0
+            y += 30
+        y += extra_gap
+    return image
+
+
+def test_paragraphs_found_by_indent_gap_and_short_last_line() -> None:
+    indented = ink_lines(_column([3, 4, 2], indent=30, extra_gap=0))
+    assert len(indented) == 9 and indented[0] == (10, 30, 40, 390)
+    assert paragraph_starts(indented, 400) == [3, 7]
+    spaced = ink_lines(_column([3, 4], indent=0, extra_gap=25))
+    assert paragraph_starts(spaced, 400) == [3]
+    # one paragraph, or a few short centred lines, stays whole
+    assert paragraph_starts(ink_lines(_column([6], indent=30, extra_gap=0)), 400) == []
+    narrow = np.full((200, 400), 255, np.uint8)
+    for k in range(5):
+        narrow[10 + 35 * k : 30 + 35 * k, 150 : 220 + 10 * k] = 0
+    assert paragraph_starts(ink_lines(narrow), 400) == []
+
+
+def test_split_paragraphs_cuts_in_the_gaps() -> None:
+    page = np.full((600, 600), 255, np.uint8)
+    crop = _column([3, 4], indent=30, extra_gap=0)
+    page[50 : 50 + crop.shape[0], 100:500] = crop
+    box = np.array([100.0, 50.0, 500.0, 50.0 + crop.shape[0]])
+    top, bottom = split_paragraphs(box, page)
+    assert top[1] == 50 and bottom[3] == box[3] and top[3] == bottom[1] == 50 + 95
+    assert top[0] == bottom[0] == 100 and top[2] == bottom[2] == 500
+
+
+def test_columns_of_paragraphs_become_paragraph_regions(stage: CdlaLayoutStage) -> None:
+    image, _ = two_column_page()  # five paragraphs per column
+    ctx = _ctx(image)
+    stage([ctx])
+    text = [r for r in ctx.scratch[REGIONS] if r.kind == "text"]
+    left = [r for r in text if (r.bbox[0] + r.bbox[2]) / 2 < 0.5]
+    right = [r for r in text if (r.bbox[0] + r.bbox[2]) / 2 > 0.5]
+    assert len(left) == len(right) == 5
+    whole = CdlaLayoutStage(LayoutOptions(split_paragraphs=False))
+    ctx = _ctx(image)
+    whole([ctx])
+    assert len([r for r in ctx.scratch[REGIONS] if r.kind == "text"]) <= len(text)
