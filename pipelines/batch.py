@@ -20,9 +20,10 @@ from extractors.document import document_id_for
 from models.assets import file_sha256
 from pipelines.config import PipelineConfig
 from pipelines.executor import Job, JobResult, LocalExecutor
+from pipelines.loader import load_best_effort, load_with_retries
 from pipelines.rows import result_id_for
-from pipelines.store import known_result_ids, load_staged
-from pipelines.workspace import Workspace, atomic_write_json
+from pipelines.store import known_result_ids
+from pipelines.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def run_batch(
     started_at = datetime.now(UTC)
     run_id = f"run-{started_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     summary = BatchSummary(run_id=run_id)
-    load_staged(workspace)  # whatever a previous, killed batch finished goes in first
+    load_best_effort(workspace)  # what a previous, killed batch finished goes in first
 
     files, summary.problems = discover(paths)
     config_hash = config.config_hash()
@@ -113,10 +114,17 @@ def run_batch(
     if on_planned is not None:
         on_planned(len(jobs))
 
+    record_seq = 0
+
     def record(state: str) -> None:
+        # Append-only: every update is a new staged file, so a loader that reads one and removes
+        # it after its commit can never remove a later state of the run.
+        nonlocal record_seq
+        record_seq += 1
         summary.elapsed_s = time.monotonic() - started
-        atomic_write_json(
-            workspace.runs_dir / f"{run_id}.json",
+        workspace.staging.write(
+            "runs",
+            run_id,
             {
                 "run_id": run_id,
                 "started_at": started_at.isoformat(),
@@ -136,6 +144,7 @@ def run_batch(
                 "stage_ms": {k: round(v, 1) for k, v in summary.stage_ms.items()},
                 "state": state,
             },
+            stamp=f"{record_seq:08d}",
         )
 
     last_load = time.monotonic()
@@ -144,7 +153,7 @@ def run_batch(
         nonlocal last_load
         if time.monotonic() - last_load >= LOAD_EVERY_S:
             record("running")
-            load_staged(workspace)
+            load_best_effort(workspace)  # a busy database must not stop the batch
             last_load = time.monotonic()
 
     state = "interrupted"
@@ -166,5 +175,9 @@ def run_batch(
     finally:
         summary.elapsed_s = time.monotonic() - started
         record(state)
-        load_staged(workspace)
+        if load_with_retries(workspace) is None:
+            summary.problems.append(
+                "the workspace database stayed locked; finished results stay staged and load "
+                "on the next folio command or app start"
+            )
     return summary

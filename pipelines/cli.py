@@ -157,10 +157,11 @@ def _print_summary(summary: object, ws: Workspace) -> None:
 @app.command()
 def status(workspace: WorkspaceOpt = None) -> None:
     """Documents, pages and runs in the workspace."""
-    from pipelines.store import load_staged, query
+    from pipelines.loader import load_best_effort
+    from pipelines.store import query
 
     ws = Workspace.open(workspace)
-    load_staged(ws)
+    load_best_effort(ws)  # a status that waits behind a long query is no status
     docs = query(
         ws,
         "SELECT status, count(*) AS documents, sum(n_pages) AS pages "

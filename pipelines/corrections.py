@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.workspace import Workspace, atomic_write_json
+from pipelines.workspace import Workspace
 
 TargetType = Literal["word", "line", "block", "cell", "entity", "field", "page", "document"]
 Action = Literal["edit", "delete", "add", "relabel", "accept", "undo", "retry"]
@@ -48,8 +48,7 @@ def journal(workspace: Workspace, correction: Correction) -> Correction:
     """Durably record a correction (atomic file in the journal); loading happens separately."""
     if not correction.reviewer.strip():
         raise ReviewerRequired("enter your name before editing")
-    name = f"{correction.created_at.replace(':', '')}-{correction.correction_id}.json"
-    atomic_write_json(workspace.journal_dir / name, correction.model_dump(mode="json"))
+    workspace.staging.write("journal", correction.correction_id, correction.model_dump(mode="json"))
     return correction
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from extractors.document import Document, Page, Table
+from pipelines.loader import load_staged
 from pipelines.schema import ELEMENT_VIEWS
-from pipelines.store import load_staged, query
+from pipelines.store import query
 from pipelines.workspace import Workspace, atomic_write_bytes
 
 FORMATS = ("json", "markdown", "parquet")

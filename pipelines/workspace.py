@@ -1,7 +1,7 @@
 """A workspace is a folder: the DuckDB file, a staging area, and copies of the input files.
 
-Workers never open the database. Each finished document is written here as an immutable bundle
-(temp file + rename, so a kill never leaves half a file); a single loader moves bundles into
+Workers never open the database. Each finished document, run record and review correction is
+staged as an immutable file (`pipelines.staging` owns that area); a single loader moves them into
 DuckDB in short transactions. Whatever is staged survives a crash and is loaded on the next start.
 """
 
@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pipelines.staging import StagingArea, write_atomically
 
 DEFAULT_WORKSPACE = Path(__file__).resolve().parent.parent / "data" / "workspace"
 WORKSPACE_ENV = "FOLIO_WORKSPACE"
@@ -35,13 +37,8 @@ class Workspace:
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:
         workspace = cls(resolve_workspace(path))
-        for folder in (
-            workspace.results_dir,
-            workspace.runs_dir,
-            workspace.journal_dir,
-            workspace.files_dir,
-        ):
-            folder.mkdir(parents=True, exist_ok=True)
+        workspace.staging.create()
+        workspace.files_dir.mkdir(parents=True, exist_ok=True)
         return workspace
 
     @property
@@ -49,16 +46,20 @@ class Workspace:
         return self.root / "folio.duckdb"
 
     @property
+    def staging(self) -> StagingArea:
+        return StagingArea(self.root / "staging")
+
+    @property
     def results_dir(self) -> Path:
-        return self.root / "staging" / "results"
+        return self.staging.folder("results")
 
     @property
     def runs_dir(self) -> Path:
-        return self.root / "staging" / "runs"
+        return self.staging.folder("runs")
 
     @property
     def journal_dir(self) -> Path:
-        return self.root / "staging" / "journal"
+        return self.staging.folder("journal")
 
     @property
     def files_dir(self) -> Path:
@@ -72,7 +73,7 @@ class Workspace:
         target = self.stored_file(sha256, source.suffix)
         if not target.exists():
             # Streamed copy, then rename: big inputs never sit in memory, a kill leaves no stub.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
             os.close(fd)
             try:
                 shutil.copyfile(source, tmp)
@@ -81,9 +82,6 @@ class Workspace:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
         return target
-
-    def staged_result_ids(self) -> set[str]:
-        return {path.stem for path in self.results_dir.glob("*.json")}
 
     @contextlib.contextmanager
     def loader_lock(self, blocking: bool = True) -> Iterator[bool]:
@@ -105,17 +103,7 @@ class Workspace:
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write-then-rename in the target folder: readers see the old file or the whole new one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomically(target, data, target.parent)
 
 
 def atomic_write_json(target: Path, payload: dict[str, Any] | str) -> None:

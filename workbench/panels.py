@@ -55,7 +55,7 @@ def notify(message: str, icon: str = ":material/check:") -> None:
 
 
 def _commit(corrections: list[Any], message: str) -> None:
-    save(resources.workspace(), corrections)
+    save(resources.workspace(), corrections, load_later=resources.background_loader().request)
     resources.refresh()
     notify(message)
 
@@ -174,7 +174,8 @@ def on_retry(context: Context, path: str, name: str, profile: str) -> None:
     if context.reviewer:
         save(
             ws,
-            [
+            load_later=resources.background_loader().request,
+            corrections=[
                 Correction(
                     document_id=context.document_id,
                     result_id=context.result_id,

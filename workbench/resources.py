@@ -15,7 +15,7 @@ import streamlit as st
 
 from extractors.document import Document
 from extractors.ingest import IngestOptions, open_document
-from pipelines.store import load_staged
+from pipelines.loader import BackgroundLoader
 from pipelines.workspace import Workspace, resolve_workspace
 from workbench import data
 from workbench.jobs import JobRegistry
@@ -34,8 +34,19 @@ def workspace() -> Workspace:
 @st.cache_resource
 def _open_workspace(root: str) -> Workspace:
     ws = Workspace.open(root)
-    load_staged(ws)  # whatever finished while nobody was loading
+    # Whatever finished while nobody was loading goes in off the page's thread: a batch
+    # holding the database must not hold up the app's start.
+    _background_loader(root).request()
     return ws
+
+
+def background_loader() -> BackgroundLoader:
+    return _background_loader(str(workspace().root))
+
+
+@st.cache_resource
+def _background_loader(root: str) -> BackgroundLoader:
+    return BackgroundLoader(Workspace(Path(root)))
 
 
 @st.cache_resource

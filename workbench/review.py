@@ -8,6 +8,7 @@ only that delta is turned into corrections, never the whole table.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,8 @@ import pandas as pd
 
 from extractors.document import Document, Page
 from pipelines.corrections import Correction, journal
-from pipelines.store import load_staged
+from pipelines.loader import load_staged
+from pipelines.store import StoreBusyError
 from pipelines.workspace import Workspace
 
 TEXT_COLUMNS = {"word": "text", "line": "text", "cell": "text", "field": "value"}
@@ -229,10 +231,27 @@ def undo(context: Context, last: dict[str, Any]) -> Correction:
     )
 
 
-def save(workspace: Workspace, corrections: list[Correction]) -> int:
-    """Journal the corrections durably, then load them so the views show them at once."""
+# How long a save may wait for the database before handing the load to the background loader.
+SAVE_LOAD_WAIT_S = 1.0
+
+
+def save(
+    workspace: Workspace,
+    corrections: list[Correction],
+    load_later: Callable[[], None] | None = None,
+) -> int:
+    """Journal the corrections durably, then try a quick load of the journal alone so the views
+    show them at once. When a batch holds the loader or the database, the load goes to
+    `load_later` (the app's background loader) instead of blocking the reviewer."""
     for correction in corrections:
         journal(workspace, correction)
-    if corrections:
-        load_staged(workspace)
+    if not corrections:
+        return 0
+    try:
+        report = load_staged(workspace, kinds=("journal",), wait_s=SAVE_LOAD_WAIT_S, blocking=False)
+        deferred = report.locked_out or report.waiting > 0
+    except StoreBusyError:
+        deferred = True
+    if deferred and load_later is not None:
+        load_later()
     return len(corrections)

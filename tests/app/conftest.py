@@ -20,8 +20,8 @@ from extractors.document import (
     Word,
     document_id_for,
 )
+from pipelines.loader import load_staged
 from pipelines.staging import stage_bundle
-from pipelines.store import load_staged
 from pipelines.workspace import WORKSPACE_ENV, Workspace, atomic_write_json
 
 APP = str(Path(__file__).resolve().parents[2] / "workbench" / "app.py")

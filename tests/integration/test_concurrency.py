@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from pipelines.corrections import Correction, journal
+from pipelines.loader import load_staged
 from pipelines.query import run_user_sql
-from pipelines.store import load_staged
 from pipelines.workspace import Workspace
 from tests.conftest import text_image
 

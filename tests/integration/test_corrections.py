@@ -8,9 +8,10 @@ import pytest
 
 from extractors.document import Entity
 from pipelines.corrections import Correction, ReviewerRequired, journal
+from pipelines.loader import load_staged
 from pipelines.rows import result_id_for
 from pipelines.staging import stage_bundle
-from pipelines.store import load_staged, query
+from pipelines.store import query
 from pipelines.workspace import Workspace
 from tests.integration.test_store import make_document
 

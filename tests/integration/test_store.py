@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from extractors.document import Block, Document, Line, Page, PipelineInfo, Word, document_id_for
+from pipelines.loader import load_staged
 from pipelines.query import SqlRefused, run_user_sql
 from pipelines.schema import LATEST_VERSION
 from pipelines.staging import stage_bundle
-from pipelines.store import load_staged, query, write_connection
+from pipelines.store import query, write_connection
 from pipelines.workspace import Workspace
 
 
@@ -53,7 +54,7 @@ def test_staged_bundles_load_once_and_reload_idempotently(workspace: Workspace) 
     for doc in docs:
         stage_bundle(workspace, doc, "run-1", "")
     assert load_staged(workspace).results == 3
-    assert not list(workspace.results_dir.glob("*.json"))
+    assert not workspace.staging.entries("results")
     # A crash after commit but before the bundle was removed: the same bundle is staged again.
     stage_bundle(workspace, docs[0], "run-1", "")
     load_staged(workspace)
@@ -76,14 +77,6 @@ def test_new_configuration_is_a_new_result_and_views_show_the_latest(workspace: 
     assert query(workspace, "SELECT count(*) n FROM results").to_pylist() == [{"n": 2}]
     lines = query(workspace, "SELECT text FROM lines").column("text").to_pylist()
     assert lines == ["new text here"]
-
-
-def test_corrupt_bundle_is_set_aside_not_fatal(workspace: Workspace) -> None:
-    (workspace.results_dir / "broken.json").write_text("{not json")
-    stage_bundle(workspace, make_document("b" * 64), "run-1", "")
-    report = load_staged(workspace)
-    assert (report.results, report.corrupt) == (1, 1)
-    assert (workspace.results_dir / "broken.corrupt").exists()
 
 
 def test_schema_version_is_recorded(workspace: Workspace) -> None:
@@ -147,6 +140,8 @@ def test_readers_wait_for_a_writer_instead_of_failing(workspace: Workspace) -> N
 def test_bundle_is_the_export_contract(workspace: Workspace) -> None:
     doc = make_document("e" * 64)
     rid = stage_bundle(workspace, doc, "run-9", "/stored")
-    bundle = json.loads((workspace.results_dir / f"{rid}.json").read_text())
+    [entry] = workspace.staging.entries("results")
+    assert entry.key == rid
+    bundle = json.loads(entry.path.read_text())
     assert bundle["document"]["schema"] == "folio.document/1"
     assert Document.model_validate(bundle["document"]) == doc
