@@ -31,7 +31,8 @@ BlockKind = Literal[
 ]
 BLOCK_KINDS: tuple[str, ...] = BlockKind.__args__  # type: ignore[attr-defined]
 Status = Literal["ok", "partial", "failed"]
-TextSource = Literal["pdf", "ocr", "mixed", "none"]
+# "native": text read from the file's own structure (Office documents), not a PDF layer or OCR.
+TextSource = Literal["pdf", "ocr", "mixed", "native", "none"]
 
 
 class _Model(BaseModel):

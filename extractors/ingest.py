@@ -1,6 +1,7 @@
 """Opening input files: sniff the type, expose pages lazily, render them with a pixel cap.
 
-PDFs go through pdfium (rendering and text layer); images through PIL. Nothing is decoded or
+PDFs go through pdfium (rendering and text layer); images through PIL; DOCX/XLSX/PPTX through
+extractors.office (native structure, logical positions). Nothing is decoded or
 rendered until a page's `render()` is called, so a 1000-page document never sits in memory, and
 every decode is capped at `max_pixels` (huge scans are scaled down, never OOM).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +25,15 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.document import Line
+from extractors.office import (
+    OFFICE_MEDIA_TYPES,
+    NativePage,
+    OfficeError,
+    ole_reason,
+    read_office,
+    sniff_ooxml,
+)
+from extractors.office.render import render_page
 from extractors.text_layer import extract_text_layer, page_frame
 
 log = logging.getLogger(__name__)
@@ -51,8 +62,7 @@ _MAGIC: list[tuple[bytes, str]] = [
 ]
 _UNSUPPORTED_MAGIC: list[tuple[bytes, str]] = [
     (b"GIF8", "image/gif"),
-    (b"PK\x03\x04", "application/zip (e.g. docx/xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "application/x-ole-storage (e.g. doc/xls)"),
+    (b"PK\x03\x04", "application/zip, not an Office document"),
     (b"%!PS", "application/postscript"),
     (b"\x00\x00\x00\x0cjP  ", "image/jp2"),
     (b"{\\rtf", "application/rtf"),
@@ -86,6 +96,9 @@ class SourcePage:
     text_lines: list[Line] | None  # PDF text layer (presented frame); None for images
     text_layer_usable: bool
     text_layer_note: str = ""  # why the text layer is not usable, for logs and reviewers
+    # Office pages: blocks and tables from the file itself; the pipeline keeps them and runs the
+    # page stages on the embedded pictures only.
+    native: NativePage | None = None
 
 
 class _PageSequence(Sequence[SourcePage]):
@@ -152,6 +165,15 @@ def sniff_media_type(path: Path | str) -> str:
             return media_type
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
+    if head.startswith(b"PK\x03\x04"):  # OOXML is a zip: its [Content_Types].xml says which
+        try:
+            office_type = sniff_ooxml(path)
+        except OfficeError as exc:
+            raise IngestError(str(exc)) from exc
+        if office_type is not None:
+            return office_type
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE: encrypted OOXML or a legacy binary format
+        raise IngestError(ole_reason(path))
     detected = next((t for m, t in _UNSUPPORTED_MAGIC if head.startswith(m)), None)
     if detected is None:
         stripped = head.lstrip().lower()
@@ -169,12 +191,52 @@ def sniff_media_type(path: Path | str) -> str:
 
 
 def open_document(path: Path, options: IngestOptions) -> OpenedDocument:
-    """Open a PDF or image; pages are built and rendered lazily. Raises IngestError."""
+    """Open a PDF, image or Office file; pages are built and rendered lazily. Raises IngestError."""
     path = Path(path)
     media_type = sniff_media_type(path)
     if media_type == "application/pdf":
         return _open_pdf(path, options)
+    if media_type in OFFICE_MEDIA_TYPES:
+        return _open_office(path, media_type, options)
     return _open_image(path, media_type, options)
+
+
+# --- Office ---------------------------------------------------------------------------------
+
+
+def _open_office(path: Path, media_type: str, options: IngestOptions) -> OpenedDocument:
+    """Office files are read whole (their structure is small next to their pictures, which
+    stay encoded until a stage or the review app renders them)."""
+    try:
+        natives = read_office(path, media_type)
+    except OfficeError as exc:
+        raise IngestError(str(exc)) from exc
+    decode = functools.partial(_decode_picture, max_pixels=options.max_pixels)
+    pages = []
+    for index, native in enumerate(natives):
+        native.decode = decode
+        render = functools.partial(render_page, native, options.max_pixels)
+        pages.append(
+            SourcePage(index, native.width, native.height, "pt", 0, render, None, True, "", native)
+        )
+    return OpenedDocument(media_type, pages, len(pages))
+
+
+def _decode_picture(data: bytes, max_pixels: int) -> np.ndarray:
+    """An embedded picture as RGB, with the same pixel cap and bomb guard as image files."""
+    with _no_bomb_check():
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > max_pixels and im.format == "JPEG":
+                    k = math.sqrt(w * h / max_pixels)
+                    im.draft(None, (math.ceil(w / k), math.ceil(h / k)))
+                elif w * h * _PIL_BYTES_PER_PIXEL.get(im.mode, 4) > MAX_FULL_DECODE_BYTES:
+                    raise IngestError(f"embedded picture too large to decode: {w} x {h} px")
+                im.load()
+                return np.asarray(_to_rgb_capped(im, max_pixels))
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise IngestError(f"corrupt embedded picture: {exc}") from exc
 
 
 # --- PDF ------------------------------------------------------------------------------------

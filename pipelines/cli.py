@@ -314,6 +314,43 @@ def evaluate_layout_command(
         console.print(f"  AP {label}: folio {ours:.3f}{bare}")
 
 
+@app.command("evaluate-office")
+def evaluate_office_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="office dataset or split folder, e.g. ../shared/datasets/office")
+    ],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    split: Annotated[str, typer.Option(help="split folder inside the dataset")] = "dev",
+) -> None:
+    """Office files (DOCX/XLSX/PPTX): word recall/precision of the Markdown export and table
+    counts against the reference Markdown."""
+    from pipelines.evaluate_office import evaluate_office, split_folder, summarise
+
+    folder = split_folder(dataset, split)
+    if not (folder / "index.jsonl").is_file():
+        _fail(f"{folder} has no index.jsonl")
+    scores = evaluate_office(folder, load_profile(profile))
+    files = Table(title=f"{folder} profile={profile}")
+    for name in ("file", "status", "recall", "precision", "tables ref/folio", "reason"):
+        files.add_column(name, overflow="fold")
+    for s in scores:
+        files.add_row(
+            s.item_id,
+            s.status,
+            f"{s.recall:.3f}",
+            f"{s.precision:.3f}",
+            f"{s.ref_tables}/{s.out_tables}",
+            s.reason,
+        )
+    console.print(files)
+    for f in summarise(scores):
+        console.print(
+            f"{f.kind}: {f.files} files ({f.failed} failed), word recall {f.recall:.3f}, "
+            f"precision {f.precision:.3f}, table count equal on {f.tables_equal}/{f.files} "
+            f"files ({f.ref_tables} reference tables, {f.out_tables} found)"
+        )
+
+
 @app.command()
 def bench(
     digital: Annotated[list[Path] | None, typer.Option(help="born-digital PDFs or folders")] = None,

@@ -24,6 +24,7 @@ from extractors.document import (
     document_id_for,
 )
 from extractors.ingest import IngestError, OpenedDocument, open_document
+from extractors.office.native import NativePage
 from extractors.stage import (
     LINES,
     AnyStage,
@@ -101,6 +102,7 @@ class Pipeline:
         page_stages = [s for s in self.stages if isinstance(s, PageStage)]
         for start in range(0, opened.page_count, PAGE_CHUNK):
             contexts: list[PageContext] = []
+            natives: list[tuple[Page, NativePage, list[PageContext]]] = []
             with _timed(timings, "ingest"):  # text layers are read when a page is first touched
                 sources = list(opened.pages[start : start + PAGE_CHUNK])
             for source in sources:
@@ -111,6 +113,17 @@ class Pipeline:
                     height=round(source.height, 2),
                     unit=source.unit,
                 )
+                if source.native is not None:
+                    # Office page: its structure is native; only its pictures go through the
+                    # page stages, each as a scanned image of its own.
+                    pictures = [
+                        PageContext(document.document_id, p, _timed_render(render, timings))
+                        for p, render in source.native.image_pages(source.index)
+                    ]
+                    contexts += pictures
+                    natives.append((page, source.native, pictures))
+                    document.pages.append(page)
+                    continue
                 ctx = PageContext(
                     document_id=document.document_id,
                     page=page,
@@ -129,6 +142,8 @@ class Pipeline:
                     batch = alive[batch_start : batch_start + max(1, stage.batch_size)]
                     with _timed(timings, stage.name):
                         failed |= _run_page_batch(stage, batch, document)
+            for page, native, pictures in natives:
+                native.apply(page, [ctx.page for ctx in pictures if page.index not in failed])
             for ctx in contexts:
                 ctx.release()
             if on_progress is not None:

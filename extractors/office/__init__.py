@@ -1,0 +1,132 @@
+"""Office documents (DOCX, XLSX, PPTX) as Folio pages: one per section, sheet or slide.
+
+An OOXML file is a zip; its type comes from `[Content_Types].xml` (the content type of the main
+part), never from the file name. Each page carries its native structure (`NativePage`): the
+pipeline keeps it as the page's blocks and tables and sends only embedded pictures through the
+page stages (OCR). An encrypted OOXML file is an OLE compound file holding an
+`EncryptedPackage` stream; it fails with a reason, as does any file the readers reject.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree
+
+from extractors.office.native import NativePage
+
+log = logging.getLogger(__name__)
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+OFFICE_MEDIA_TYPES = frozenset({DOCX, XLSX, PPTX})
+# Content type of the main part (documents, templates, macro-enabled variants) -> media type.
+_MAIN_PARTS = {
+    "wordprocessingml.document.main": DOCX,
+    "wordprocessingml.template.main": DOCX,
+    "ms-word.document.macroEnabled.main": DOCX,
+    "ms-word.template.macroEnabledTemplate.main": DOCX,
+    "spreadsheetml.sheet.main": XLSX,
+    "spreadsheetml.template.main": XLSX,
+    "ms-excel.sheet.macroEnabled.main": XLSX,
+    "ms-excel.template.macroEnabled.main": XLSX,
+    "presentationml.presentation.main": PPTX,
+    "presentationml.slideshow.main": PPTX,
+    "presentationml.template.main": PPTX,
+    "ms-powerpoint.presentation.macroEnabled.main": PPTX,
+    "ms-powerpoint.slideshow.macroEnabled.main": PPTX,
+}
+_FALLBACK_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
+_KIND = {DOCX: "DOCX", XLSX: "XLSX", PPTX: "PPTX"}
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_OLE_SCAN_BYTES = 64 << 20  # directory entries sit anywhere; big legacy files are read this far
+
+
+class OfficeError(Exception):
+    """An Office file that cannot be read, with the reason (ingest turns it into IngestError)."""
+
+
+def sniff_ooxml(path: Path) -> str | None:
+    """The media type of an OOXML package, None if the zip is not one. OfficeError when the
+    archive itself is damaged but its first entry says it is an Office package."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" not in names:
+                return None
+            types = archive.read("[Content_Types].xml")
+    except zipfile.BadZipFile as error:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+        if b"[Content_Types].xml" in head:
+            raise OfficeError(f"corrupt Office file (damaged zip archive: {error})") from error
+        return None
+    except (OSError, KeyError, RuntimeError) as error:
+        raise OfficeError(f"corrupt Office file: {error}") from error
+    try:
+        root = ElementTree.fromstring(types)
+    except ElementTree.ParseError as error:
+        raise OfficeError(f"corrupt Office file ([Content_Types].xml: {error})") from error
+    for override in root:
+        content_type = override.get("ContentType", "")
+        for suffix, media_type in _MAIN_PARTS.items():
+            if content_type.endswith(suffix + "+xml"):
+                return media_type
+    return next((t for part, t in _FALLBACK_PARTS.items() if part in names), None)
+
+
+def ole_reason(path: Path) -> str:
+    """Why an OLE compound file cannot be read: an encrypted OOXML package or a legacy format."""
+    with path.open("rb") as fh:
+        data = fh.read(_OLE_SCAN_BYTES)
+    if _ENCRYPTED in data:
+        return (
+            "password-protected Office file (encrypted OOXML): Folio cannot decrypt it; "
+            "save a copy without a password and process that"
+        )
+    return (
+        "legacy binary Office file (.doc/.xls/.ppt) is not supported: save it as .docx/.xlsx/.pptx"
+    )
+
+
+def read_office(path: Path, media_type: str) -> list[NativePage]:
+    """The pages of an Office file; OfficeError with a readable reason if it cannot be read."""
+    readers: dict[str, Callable[[Path], list[NativePage]]] = {
+        DOCX: _lazy("docx_reader", "read_docx"),
+        XLSX: _lazy("xlsx_reader", "read_xlsx"),
+        PPTX: _lazy("pptx_reader", "read_pptx"),
+    }
+    kind = _KIND[media_type]
+    try:
+        pages = readers[media_type](path)
+    except OfficeError:
+        raise
+    except zipfile.BadZipFile as error:
+        raise OfficeError(f"corrupt {kind} file (damaged zip archive: {error})") from error
+    except KeyError as error:
+        reason = str(error).strip("\"'")
+        if "officeDocument" in reason and "relationship" in reason:
+            reason = "no main document part (Strict Open XML is not supported: save as regular)"
+        raise OfficeError(f"corrupt {kind} file: {reason}") from error
+    except Exception as error:  # lxml/zip/reader errors: one message, never a crash
+        log.debug("%s: %s reader failed", path, kind, exc_info=True)
+        raise OfficeError(f"corrupt {kind} file: {error.__class__.__name__}: {error}") from error
+    if not pages:
+        raise OfficeError(f"{kind} file has no {'sheets' if media_type == XLSX else 'slides'}")
+    return pages
+
+
+def _lazy(module: str, name: str) -> Callable[[Path], list[NativePage]]:
+    """Import a reader on first use (python-docx & co. are not needed to open a PDF)."""
+
+    def call(path: Path) -> list[NativePage]:
+        reader: Callable[[Path], list[NativePage]] = getattr(
+            importlib.import_module(f"extractors.office.{module}"), name
+        )
+        return reader(path)
+
+    return call
