@@ -91,6 +91,7 @@ def _write_runs(root: str, run_id: str, n: int, conn: Connection) -> None:
 def _load_loop(root: str, best_effort: bool, stop: Any, conn: Connection) -> None:
     workspace = Workspace(Path(root))
     loads = 0
+    conn.send(("ready", None))
     try:
         while not stop.is_set():
             if best_effort:
@@ -127,20 +128,22 @@ def stress_once(root: Path, n: int = 40) -> StressResult:
     ]
     loaders = [(_load_loop, (str(root), False, stop)), (_load_loop, (str(root), True, stop))]
     pipes, processes = [], []
-    for target, args in [*writers, *loaders]:
+    for target, args in [*loaders, *writers]:
         parent, child = CTX.Pipe(duplex=False)
         process = CTX.Process(target=target, args=(*args, child))
         process.start()
         child.close()
         pipes.append(parent)
         processes.append(process)
+        if target is _load_loop:  # loaders already looping when the first write lands
+            assert parent.recv()[0] == "ready"
     written: set[str] = set()
-    for pipe in pipes[: len(writers)]:
+    for pipe in pipes[len(loaders) :]:
         while (message := pipe.recv())[0] != "done":
             if message[0] == "correction":
                 written.add(message[1])
     stop.set()
-    for pipe in pipes[len(writers) :]:
+    for pipe in pipes[: len(loaders)]:
         while (message := pipe.recv())[0] != "loads":
             result.errors.append(message[1])
         result.loads += message[1]
@@ -241,7 +244,7 @@ def main() -> None:
         for round_ in range(args.stress):
             r = stress_once(Path(tmp) / f"stress{round_}", args.n)
             print(f"stress {round_ + 1}: {r.bundles} results, {r.corrections} corrections, "
-                  f"{r.run_updates} run updates, {r.loads} loads, 0 errors")  # fmt: skip
+                  f"{r.run_updates} run updates, {r.loads} loader turns, 0 errors")  # fmt: skip
         k = kill_loop(Path(tmp) / "kills", args.kills)
         print(f"kills: {k.kills} SIGKILLs, {k.bundles} bundles and {k.corrections} corrections "
               "reported written, all loaded once, 0 set aside")  # fmt: skip
