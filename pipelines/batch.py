@@ -29,24 +29,46 @@ logger = logging.getLogger(__name__)
 
 LOAD_EVERY_S = 2.0
 # Folder scans pick these up; a file named explicitly is always tried (ingest sniffs the bytes).
-SUPPORTED_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+SUPPORTED_SUFFIXES = frozenset(
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    | {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".xltx", ".pptx", ".pptm", ".ppsx", ".potx"}
+)
+NO_SUFFIX = "(no extension)"
+_EXAMPLES = 3  # file names shown per unsupported type
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
-    """Files under the given paths (folders recursively, hidden files skipped), plus problems."""
+def discover(
+    paths: Iterable[Path], unsupported: Counter[str] | None = None
+) -> tuple[list[Path], list[str]]:
+    """Files under the given paths (folders recursively, hidden files skipped), plus problems.
+
+    Files a folder scan leaves out because Folio cannot read their type are never silent: one
+    problem line per type (with example names), and counted by type into `unsupported`."""
     found: list[Path] = []
     problems: list[str] = []
+    left_out: dict[str, list[Path]] = {}
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 parts = child.relative_to(path).parts
-                hidden = any(p.startswith(".") for p in parts)
-                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                if not child.is_file() or any(p.startswith(".") for p in parts):
+                    continue
+                suffix = child.suffix.lower()
+                if suffix in SUPPORTED_SUFFIXES:
                     found.append(child)
+                else:
+                    left_out.setdefault(suffix or NO_SUFFIX, []).append(child)
         elif path.is_file():
             found.append(path)  # named explicitly: try it, ingest explains if unsupported
         else:
             problems.append(f"{path}: no such file or folder")
+    for suffix, files in sorted(left_out.items()):
+        names = ", ".join(f.name for f in files[:_EXAMPLES])
+        names += ", ..." if len(files) > _EXAMPLES else ""
+        noun = "file" if len(files) == 1 else "files"
+        problems.append(f"{len(files)} {suffix} {noun} not a supported type ({names})")
+        if unsupported is not None:
+            unsupported[suffix] += len(files)
     return found, problems
 
 
@@ -62,6 +84,8 @@ class BatchSummary:
     stage_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     failures: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Files a folder scan left out, by type (".docx" before Office support, ".txt", ...).
+    unsupported: Counter[str] = field(default_factory=Counter)
 
     @property
     def pages_per_s(self) -> float:
@@ -88,7 +112,7 @@ def run_batch(
     summary = BatchSummary(run_id=run_id)
     load_best_effort(workspace)  # what a previous, killed batch finished goes in first
 
-    files, summary.problems = discover(paths)
+    files, summary.problems = discover(paths, summary.unsupported)
     config_hash = config.config_hash()
     done = known_result_ids(workspace)
     if retry_failed:

@@ -112,6 +112,14 @@ def run(
         raise typer.Exit(1)
 
 
+def _by_type(counts: dict[str, int]) -> str:
+    """`3 (.txt 2, .doc 1)`: how many files of which types a scan left out."""
+    if not counts:
+        return "0"
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return f"{sum(counts.values())} (" + ", ".join(f"{k} {v}" for k, v in ranked) + ")"
+
+
 def _print_summary(summary: object, ws: Workspace) -> None:
     from pipelines.batch import BatchSummary
 
@@ -122,6 +130,7 @@ def _print_summary(summary: object, ws: Workspace) -> None:
     processed = sum(summary.statuses.values())
     rows = [
         ("files found", summary.n_files),
+        ("not supported (left out)", _by_type(summary.unsupported)),
         ("processed", processed),
         ("already done (skipped)", summary.n_skipped),
         ("duplicates", summary.n_duplicates),

@@ -196,3 +196,33 @@ def test_kill_and_rerun_processes_every_document_exactly_once(tmp_path: Path) ->
     assert len(counts) == 8 and {c["n"] for c in counts} == {1}
     lines = sql(workspace, "SELECT count(*) n, count(DISTINCT document_id || line_id) d FROM lines")
     assert lines[0]["n"] == lines[0]["d"] >= 16
+
+
+def test_office_files_are_processed_and_unreadable_files_are_reported(tmp_path: Path) -> None:
+    from tests.unit.test_office import make_docx, make_xlsx
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    text_image(["Hello from a good page"]).save(inputs / "good.png")
+    make_docx(inputs / "report.docx", picture=False)
+    make_xlsx(inputs / "book.xlsx")
+    (inputs / "secret.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 +
+                                         "EncryptedPackage".encode("utf-16-le"))  # fmt: skip
+    (inputs / "notes.txt").write_text("plain notes")
+    (inputs / "todo.txt").write_text("more notes")
+    (inputs / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 100)
+    workspace = tmp_path / "ws"
+    result = folio("run", str(inputs), "-w", str(workspace))
+    out = " ".join(result.stdout.replace("│", " ").split())  # table cells as plain words
+    assert "files found 4" in out and "3 / 0 / 1" in out  # ok / partial / failed
+    assert "not supported (left out) 3 (.txt 2, .doc 1)" in out
+    assert "2 .txt files not a supported type (notes.txt, todo.txt)" in " ".join(
+        result.stderr.split()
+    )
+    docs = {d["source_name"]: d for d in sql(workspace, "SELECT * FROM documents")}
+    assert "password-protected" in str(docs["secret.docx"]["errors"])
+    assert docs["report.docx"]["status"] == "ok" and docs["report.docx"]["n_pages"] == 2
+    cells = sql(workspace, "SELECT text FROM cells ORDER BY row, col")
+    assert {"Region", "Q1", "2024", "merged note"} <= {c["text"] for c in cells}
+    named = folio("run", str(inputs / "notes.txt"), "-w", str(workspace))
+    assert "not a supported file type (detected: text/plain)" in named.stdout.replace("\n", "")
