@@ -34,7 +34,7 @@ from extractors.office import (
     sniff_ooxml,
 )
 from extractors.office.render import render_page
-from extractors.text_layer import extract_text_layer, page_frame
+from extractors.text_layer import TextLayerOptions, extract_text_layer, page_frame
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class IngestOptions(BaseModel):
     layout_dpi: int = Field(default=72, gt=0, le=1200)
     max_pixels: int = Field(default=25_000_000, gt=0)  # cap on rendered/decoded pixels per page
     password: str | None = None
+    text_layer: TextLayerOptions = Field(default_factory=TextLayerOptions)
 
 
 @dataclass
@@ -284,7 +285,7 @@ def _pdf_page(doc: pdfium.PdfDocument, options: IngestOptions, index: int) -> So
     page = _load_page(doc, index)
     try:
         frame = page_frame(page)
-        layer = extract_text_layer(page, index)
+        layer = extract_text_layer(page, index, options.text_layer)
     finally:
         page.close()
     width, height = frame.size

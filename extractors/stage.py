@@ -50,6 +50,12 @@ class Region:
 # Keys of PageContext.scratch shared between stages (the contract between them):
 LINES = "lines"  # list[document.Line]: text lines with words, from the PDF text layer or OCR
 REGIONS = "regions"  # list[Region]: layout regions; the reading-order stage turns both into blocks
+# Scratch is dropped when a page's stages are done: what no later stage reads is lost.
+SCRATCH = frozenset({LINES, REGIONS})
+# What `requires`/`produces`/`uses` name besides the scratch keys:
+IMAGE = "image"  # the page's pixels (ingest renders them on demand)
+BLOCKS = "page.blocks"  # the page's ordered blocks: the text a document keeps
+INGEST_PROVIDES = frozenset({IMAGE})
 
 
 @dataclass
@@ -105,7 +111,8 @@ OptionsT = TypeVar("OptionsT", bound=StageOptions)
 class _StageBase(Generic[OptionsT]):
     kind: ClassVar[str]
     version: ClassVar[str] = "1"
-    requires: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[str, ...]] = ()  # inputs an earlier stage (or ingest) must make
+    uses: ClassVar[tuple[str, ...]] = ()  # optional inputs, read when an earlier stage made them
     produces: ClassVar[tuple[str, ...]] = ()
     Options: ClassVar[type[StageOptions]] = StageOptions
 
@@ -177,3 +184,37 @@ def build_stage(kind: str, options: dict[str, Any] | None = None) -> AnyStage:
         raise ValueError(f"unknown stage kind {kind!r}; known kinds: {known}")
     cls = REGISTRY[kind]
     return cls(cls.Options.model_validate(options or {}))
+
+
+class DataFlowError(ValueError):
+    """A profile whose stages cannot feed each other (checked when the profile loads)."""
+
+
+def check_data_flow(stages: Sequence[AnyStage]) -> None:
+    """Every stage's `requires` is made by ingest or an earlier stage; nothing a stage `uses`
+    comes from a later one; every scratch artefact made is read by a later stage (otherwise
+    it is silently dropped, e.g. OCR lines without `order.reading`)."""
+    available: dict[str, str] = {name: "ingest" for name in INGEST_PROVIDES}
+    makers = {name: stage.name for stage in stages for name in stage.produces}
+    for position, stage in enumerate(stages):
+        for name in stage.requires:
+            if name not in available:
+                later = f" ({makers[name]} makes it but runs later)" if name in makers else ""
+                raise DataFlowError(
+                    f"stage {stage.name} requires {name!r}, which no earlier stage makes{later}"
+                )
+        for name in stage.uses:
+            if name not in available and name in makers:
+                raise DataFlowError(
+                    f"stage {stage.name} reads {name!r}, but {makers[name]} makes it later: "
+                    f"move {makers[name]} before {stage.name}"
+                )
+        for name in stage.produces:
+            available.setdefault(name, stage.name)
+        for name in set(stage.produces) & SCRATCH:
+            readers = [s for s in stages[position + 1 :] if name in (*s.requires, *s.uses)]
+            if not readers:
+                raise DataFlowError(
+                    f"stage {stage.name} makes {name!r} but no later stage reads it, so it would "
+                    "be dropped (add order.reading after it)"
+                )

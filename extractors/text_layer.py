@@ -16,22 +16,36 @@ from dataclasses import dataclass
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.document import Line, Word
 
 SOURCE = "pdf"
-# Word break when the gap to the previous char exceeds this share of the char height. pdfium
-# already inserts (generated) spaces for ordinary word gaps; this catches the rest.
-WORD_GAP = 0.3
-# Line break (i.e. do not bridge columns or table cells) above this share of the line height.
-LINE_GAP = 1.0
-# Two boxes are on one line when their vertical overlap is at least this share of the smaller.
-SAME_LINE_OVERLAP = 0.5
-# A text layer this small on a page covered by images is a scan with a page number or stamp.
-NEARLY_EMPTY_CHARS = 40
-IMAGE_COVERAGE = 0.3
-# Share of unmapped/garbage characters above which the text layer is not trusted.
-GARBAGE_SHARE = 0.3
+# The text layer is a stage of its own for versions and hashing: its version and options are
+# part of every config hash, and corrections to PDF words record `pdf@<version>`. Bump the
+# version whenever a change here can alter the lines it makes.
+TEXT_LAYER_VERSION = "1"
+
+
+class TextLayerOptions(BaseModel):
+    """How a PDF text layer becomes lines and when it is trusted (`[ingest.text_layer]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Word break when the gap to the previous char exceeds this share of the char height.
+    # pdfium already inserts (generated) spaces for ordinary word gaps; this catches the rest.
+    word_gap: float = Field(default=0.3, gt=0)
+    # Line break (i.e. do not bridge columns or table cells) above this share of line height.
+    line_gap: float = Field(default=1.0, gt=0)
+    # Two boxes are on one line when their vertical overlap is at least this share of the smaller.
+    same_line_overlap: float = Field(default=0.5, gt=0, le=1)
+    # A text layer this small on a page covered by images is a scan with a page number or stamp.
+    nearly_empty_chars: int = Field(default=40, ge=0)
+    image_coverage: float = Field(default=0.3, ge=0, le=1)
+    # Share of unmapped/garbage characters above which the text layer is not trusted.
+    garbage_share: float = Field(default=0.3, gt=0, le=1)
+
+
 _MAP_ERROR_SAMPLE = 200
 _SPACES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
 # Ligatures become letters (search and NER want "fi", not U+FB01); pdfium marks a hyphen that
@@ -154,8 +168,11 @@ def image_coverage(page: pdfium.PdfPage, frame: PageFrame) -> float:
     return min(1.0, covered / area)
 
 
-def extract_text_layer(page: pdfium.PdfPage, page_index: int) -> TextLayer:
+def extract_text_layer(
+    page: pdfium.PdfPage, page_index: int, options: TextLayerOptions | None = None
+) -> TextLayer:
     """Words and lines of one page, plus whether the layer can stand in for OCR."""
+    o = options or TextLayerOptions()
     frame = page_frame(page)
     textpage = page.get_textpage()
     try:
@@ -163,14 +180,14 @@ def extract_text_layer(page: pdfium.PdfPage, page_index: int) -> TextLayer:
         map_errors = _map_error_share(textpage, len(text))
     finally:
         textpage.close()
-    lines = group_lines(text, boxes, angles, frame, page_index)
+    lines = group_lines(text, boxes, angles, frame, page_index, o)
     n_visible = int(np.count_nonzero(~is_space(text)))
     reason = ""
     if n_visible == 0:
         reason = "no text layer"
-    elif max(garbage_share(text), map_errors) >= GARBAGE_SHARE:
+    elif max(garbage_share(text), map_errors) >= o.garbage_share:
         reason = "text layer is garbage (unmapped glyphs or control characters)"
-    elif n_visible < NEARLY_EMPTY_CHARS and image_coverage(page, frame) >= IMAGE_COVERAGE:
+    elif n_visible < o.nearly_empty_chars and image_coverage(page, frame) >= o.image_coverage:
         reason = f"scanned page: only {n_visible} chars of text over images"
     return TextLayer(lines=lines, usable=not reason, reason=reason, n_chars=n_visible)
 
@@ -191,9 +208,15 @@ def _reading_frame(
 
 
 def group_lines(
-    text: str, boxes: np.ndarray, angles: np.ndarray, frame: PageFrame, page_index: int
+    text: str,
+    boxes: np.ndarray,
+    angles: np.ndarray,
+    frame: PageFrame,
+    page_index: int,
+    options: TextLayerOptions | None = None,
 ) -> list[Line]:
     """Chars (content order, user-space boxes, angles in radians) -> lines of words."""
+    o = options or TextLayerOptions()
     n = len(text)
     if n == 0:
         return []
@@ -218,9 +241,9 @@ def group_lines(
         overlap = np.minimum(prev[:, 3], cur[:, 3]) - np.maximum(prev[:, 1], cur[:, 1])
         brk[1:] = (
             (direction[1:] != direction[:-1])
-            | (cur[:, 0] - prev[:, 2] > WORD_GAP * h)  # gap
+            | (cur[:, 0] - prev[:, 2] > o.word_gap * h)  # gap
             | (cur[:, 2] < prev[:, 0])  # jumps back
-            | (overlap < SAME_LINE_OVERLAP * np.minimum(height[:-1], height[1:]))  # other line
+            | (overlap < o.same_line_overlap * np.minimum(height[:-1], height[1:]))  # other line
         )
     starts_mask = keep & np.concatenate([[True], ~keep[:-1]]) | keep & brk
     starts = np.flatnonzero(starts_mask)
@@ -234,7 +257,7 @@ def group_lines(
         text[s:e].translate(_CHAR_FIXES)
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
     ]
-    return _words_to_lines(w_text, w_pres, w_rf, direction[starts], frame.size, page_index)
+    return _words_to_lines(w_text, w_pres, w_rf, direction[starts], frame.size, page_index, o)
 
 
 def _union(boxes: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -252,6 +275,7 @@ def _words_to_lines(
     direction: np.ndarray,
     size: tuple[float, float],
     page_index: int,
+    o: TextLayerOptions,
 ) -> list[Line]:
     """Cluster words (per direction) by vertical overlap, then split clusters at wide gaps."""
     width, height = size
@@ -269,7 +293,7 @@ def _words_to_lines(
             _, top, _, bot = boxes[i]
             h = max(bot - top, 1e-6)
             open_ = [c for c in open_ if bands[c][1] > top - h]
-            best, best_ratio = -1, SAME_LINE_OVERLAP
+            best, best_ratio = -1, o.same_line_overlap
             for c in open_:
                 ctop, cbot = bands[c]
                 ratio = (min(bot, cbot) - max(top, ctop)) / max(min(h, cbot - ctop), 1e-6)
@@ -283,7 +307,7 @@ def _words_to_lines(
                 members[best].append(i)
         for (ctop, cbot), line in zip(bands, members, strict=True):
             line.sort(key=lambda k: boxes[k][0])
-            limit = LINE_GAP * (cbot - ctop)
+            limit = o.line_gap * (cbot - ctop)
             current = [line[0]]
             for k in line[1:]:
                 if boxes[k][0] - boxes[current[-1]][2] > limit:  # a column gutter or table cell

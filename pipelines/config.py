@@ -16,7 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from extractors.ingest import IngestOptions
-from extractors.stage import AnyStage, build_stage
+from extractors.stage import AnyStage, build_stage, check_data_flow
+from extractors.text_layer import SOURCE as TEXT_LAYER_SOURCE
+from extractors.text_layer import TEXT_LAYER_VERSION
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -41,6 +43,11 @@ class PipelineConfig(BaseModel):
     def build_stages(self) -> list[AnyStage]:
         return [build_stage(spec.kind, spec.options) for spec in self.stages]
 
+    def stage_versions(self) -> dict[str, str]:
+        """Every stage's version, the PDF text layer's (source `pdf`) included."""
+        versions = {stage.name: stage.version for stage in self.build_stages()}
+        return {TEXT_LAYER_SOURCE: TEXT_LAYER_VERSION, **versions}
+
     def config_hash(self) -> str:
         """Hash of everything that can change a result (the password is not part of it)."""
         stages = [
@@ -48,6 +55,7 @@ class PipelineConfig(BaseModel):
             for s in self.build_stages()
         ]
         ingest = self.ingest.model_dump(mode="json", exclude={"password"})
+        ingest["text_layer_version"] = TEXT_LAYER_VERSION
         canonical = json.dumps({"ingest": ingest, "stages": stages}, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -70,7 +78,7 @@ def load_profile(name_or_path: str) -> PipelineConfig:
         raise ProfileError(f"no profile {name_or_path!r} (bundled profiles: {known})")
     try:
         config = PipelineConfig.model_validate(tomllib.loads(path.read_text()))
-        config.build_stages()  # unknown stage kinds and option typos fail here
+        check_data_flow(config.build_stages())  # unknown kinds, option typos, missing inputs
     except (ValidationError, tomllib.TOMLDecodeError, ValueError) as error:
         raise ProfileError(f"profile {path}: {error}") from error
     return config

@@ -49,6 +49,7 @@ class Pipeline:
         self.config = config
         self.stages: list[AnyStage] = config.build_stages()
         self.config_hash = config.config_hash()
+        self.stage_versions = config.stage_versions()
         self.ingest_options = config.ingest.model_copy(update={"password": password})
 
     def process(
@@ -69,7 +70,7 @@ class Pipeline:
             pipeline=PipelineInfo(
                 profile=self.config.name,
                 config_hash=self.config_hash,
-                stages={stage.name: stage.version for stage in self.stages},
+                stages=dict(self.stage_versions),
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from extractors.document import BLOCK_KINDS, Block, Line, Word
-from extractors.stage import LINES, REGIONS, PageContext, PageStage, Region, StageOptions, register
+from extractors.stage import (
+    BLOCKS,
+    LINES,
+    REGIONS,
+    PageContext,
+    PageStage,
+    Region,
+    StageOptions,
+    register,
+)
 from extractors.stages.layout import text_coverage
 
 Box = tuple[float, float, float, float]
@@ -232,8 +241,9 @@ class ReadingOrderStage(PageStage[ReadingOrderOptions]):
 
     kind: ClassVar[str] = "order.reading"
     version: ClassVar[str] = "1"
-    requires: ClassVar[tuple[str, ...]] = (LINES, REGIONS)
-    produces: ClassVar[tuple[str, ...]] = ("page.blocks",)
+    requires: ClassVar[tuple[str, ...]] = (LINES,)
+    uses: ClassVar[tuple[str, ...]] = (REGIONS,)  # without layout, blocks come from geometry
+    produces: ClassVar[tuple[str, ...]] = (BLOCKS,)
     Options: ClassVar[type[StageOptions]] = ReadingOrderOptions
     batch_size: ClassVar[int] = 32
 
