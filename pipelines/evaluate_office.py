@@ -3,8 +3,9 @@
 The reference (Docling's rendering, see the dataset README) is one tool's output, so only what it
 is good for is scored: the words a reader sees (bag-of-words recall and precision, micro-averaged
 per format) and how many tables there are (a table = a run of lines starting with `|`). Markup
-is not scored: HTML comments (page marks, image placeholders, page headers), link targets and
-Folio's own first line (the file name) are removed from both sides before counting words.
+is not scored: HTML comments (page marks, image placeholders, page headers), link targets,
+task-list checkboxes and Folio's own first line (the file name) are removed from both sides
+before counting words.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipelines.pipeline import Pipeline
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TASK = re.compile(r"\[[ xX]\]")  # task-list checkboxes: markup, not words
 _WORD = re.compile(r"\w+")
 
 
@@ -59,7 +61,7 @@ class FormatSummary:
 
 
 def markdown_words(markdown: str) -> Counter[str]:
-    text = _LINK.sub(r"\1", _COMMENT.sub(" ", html.unescape(markdown)))
+    text = _TASK.sub(" ", _LINK.sub(r"\1", _COMMENT.sub(" ", html.unescape(markdown))))
     return Counter(_WORD.findall(text.lower()))
 
 

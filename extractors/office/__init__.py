@@ -14,9 +14,11 @@ import logging
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree import ElementTree
 
 from extractors.office.native import NativePage
+from extractors.office.strict import is_strict, transitional_copy
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +97,15 @@ def ole_reason(path: Path) -> str:
 
 def read_office(path: Path, media_type: str) -> list[NativePage]:
     """The pages of an Office file; OfficeError with a readable reason if it cannot be read."""
-    readers: dict[str, Callable[[Path], list[NativePage]]] = {
+    readers: dict[str, Callable[[str | BinaryIO], list[NativePage]]] = {
         DOCX: _lazy("docx_reader", "read_docx"),
         XLSX: _lazy("xlsx_reader", "read_xlsx"),
         PPTX: _lazy("pptx_reader", "read_pptx"),
     }
     kind = _KIND[media_type]
     try:
-        pages = readers[media_type](path)
+        source: str | BinaryIO = transitional_copy(path) if is_strict(path) else str(path)
+        pages = readers[media_type](source)
     except OfficeError:
         raise
     except zipfile.BadZipFile as error:
@@ -110,7 +113,7 @@ def read_office(path: Path, media_type: str) -> list[NativePage]:
     except KeyError as error:
         reason = str(error).strip("\"'")
         if "officeDocument" in reason and "relationship" in reason:
-            reason = "no main document part (Strict Open XML is not supported: save as regular)"
+            reason = "no main document part"
         raise OfficeError(f"corrupt {kind} file: {reason}") from error
     except Exception as error:  # lxml/zip/reader errors: one message, never a crash
         log.debug("%s: %s reader failed", path, kind, exc_info=True)
@@ -120,13 +123,13 @@ def read_office(path: Path, media_type: str) -> list[NativePage]:
     return pages
 
 
-def _lazy(module: str, name: str) -> Callable[[Path], list[NativePage]]:
+def _lazy(module: str, name: str) -> Callable[[str | BinaryIO], list[NativePage]]:
     """Import a reader on first use (python-docx & co. are not needed to open a PDF)."""
 
-    def call(path: Path) -> list[NativePage]:
-        reader: Callable[[Path], list[NativePage]] = getattr(
+    def call(source: str | BinaryIO) -> list[NativePage]:
+        reader: Callable[[str | BinaryIO], list[NativePage]] = getattr(
             importlib.import_module(f"extractors.office.{module}"), name
         )
-        return reader(path)
+        return reader(source)
 
     return call

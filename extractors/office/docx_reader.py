@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import docx
 from docx.oxml.ns import qn
@@ -27,6 +26,7 @@ EMU_PER_PT = 12700
 TWIPS_PER_PT = 20
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _M_T = "{http://schemas.openxmlformats.org/officeDocument/2006/math}t"
+_M_MATH = "{http://schemas.openxmlformats.org/officeDocument/2006/math}oMath"
 _A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
 _V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
 _WP_EXTENT = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}extent"
@@ -36,8 +36,8 @@ _HEADING = re.compile(r"^(heading|title|subtitle|überschrift|titre)", re.IGNORE
 _BULLET_FORMATS = frozenset({"bullet", "none", ""})
 
 
-def read_docx(path: Path) -> list[NativePage]:
-    document = docx.Document(str(path))
+def read_docx(source: str | BinaryIO) -> list[NativePage]:
+    document = docx.Document(source)
     reader = _DocxReader(document)
     return reader.pages()
 
@@ -106,6 +106,8 @@ def paragraph_text(element: Any) -> str:
             parts.append(" ")
         elif tag in (qn("w:br"), qn("w:cr")) or (tag == qn("w:p") and parts):
             parts.append("\n")
+        elif tag == _M_MATH:  # neighbouring equations are separate expressions
+            parts.append(" ")
         for child in node:
             if isinstance(child.tag, str):
                 visit(child)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
@@ -27,8 +26,8 @@ _BODIES = frozenset({PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT})
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 
 
-def read_pptx(path: Path) -> list[NativePage]:
-    deck = pptx.Presentation(str(path))
+def read_pptx(source: str | BinaryIO) -> list[NativePage]:
+    deck = pptx.Presentation(source)
     width = (deck.slide_width or 9144000) / EMU_PER_PT
     height = (deck.slide_height or 6858000) / EMU_PER_PT
     return [_slide(slide, index, width, height) for index, slide in enumerate(deck.slides)]
@@ -120,7 +119,7 @@ def _text(builder: PageBuilder, shape: Any, box: tuple[float, float, float, floa
     x0, y0, x1, y1 = box
     runs: list[tuple[BlockKind, list[str], float]] = []
     for paragraph in shape.text_frame.paragraphs:
-        text = " ".join("".join(r.text for r in paragraph.runs).split()) or paragraph.text.strip()
+        text = " ".join(paragraph.text.replace("\v", " ").split())  # \v: a line break
         if not text:
             continue
         font = _font_pt(paragraph, TITLE_PT if title else DEFAULT_PT)

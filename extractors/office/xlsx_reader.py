@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import openpyxl
 from openpyxl.utils import get_column_letter
@@ -23,14 +22,14 @@ MARGIN_PT, TITLE_PT, CELL_PT, NOTE_PT = 36.0, 14.0, 9.0, 9.0
 Grid = tuple[int, int]  # (row, col), 1-based as in the sheet
 
 
-def read_xlsx(path: Path) -> list[NativePage]:
+def read_xlsx(source: str | BinaryIO) -> list[NativePage]:
     # data_only: the values Excel computed and saved, which is what a reader sees
-    book = openpyxl.load_workbook(str(path), data_only=True)
+    book = openpyxl.load_workbook(source, data_only=True)
     try:
         sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
         hidden = len(book.worksheets) - len(sheets)
         if hidden:
-            log.info("%s: %d hidden sheet(s) left out", path.name, hidden)
+            log.info("%d hidden sheet(s) left out", hidden)
         return [_sheet(ws, index) for index, ws in enumerate(sheets)]
     finally:
         book.close()

@@ -280,3 +280,21 @@ def test_a_page_without_pictures_never_renders(tmp_path: Path) -> None:
     assert document.status == "ok"
     assert document.pipeline is not None and document.pipeline.timings_ms.get("render", 0) == 0
     assert all(isinstance(page, Page) and page.text_source == "native" for page in document.pages)
+
+
+def test_strict_open_xml_is_read_like_transitional(tmp_path: Path) -> None:
+    from extractors.office.strict import _STRICT, _TRANSITIONAL
+
+    good = make_docx(tmp_path / "t.docx", picture=False)
+    strict = tmp_path / "strict.docx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(strict, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            for strict_uri, transitional in reversed(_TRANSITIONAL):
+                data = data.replace(b"http://schemas.openxmlformats.org/" + transitional,
+                                    _STRICT + strict_uri)  # fmt: skip
+            dst.writestr(item, data)
+    with pytest.raises(KeyError):
+        docx.Document(str(strict))  # python-docx alone does not know Strict
+    first, _ = _open(strict)
+    assert [b.kind for b in first.blocks][:3] == ["title", "text", "list"]
