@@ -8,6 +8,7 @@ table/figure. Where a text layer gives us lines already, a "figure" full of text
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,6 +31,13 @@ CDLA_TO_BLOCK: dict[str, str] = {
     "reference": "reference",
     "equation": "equation",
 }
+# A text line as (top, bottom, left, right), in pixels or page fractions.
+LineSpan = tuple[float, float, float, float]
+# Text-layer evidence of a bibliography: its heading, and entries opening with "[12]".
+_REFERENCES = re.compile(
+    r"^(\d+\.?\s*)?(references|bibliography|literature cited|works cited)$", re.I
+)
+_CITATION = re.compile(r"^\[\d{1,3}\]")
 # Kinds that hold pictures or grids: a small text box inside them is part of them (axis labels).
 _CONTAINERS = frozenset({"figure", "table"})
 
@@ -91,7 +99,7 @@ def suppress_overlaps(
     return kept
 
 
-def ink_lines(gray: np.ndarray, min_height: int = 2) -> list[tuple[int, int, int, int]]:
+def ink_lines(gray: np.ndarray, min_height: int = 2) -> list[LineSpan]:
     """Text lines of a crop by its row profile: (top, bottom, left ink, right ink) in crop
     pixels, top to bottom. Ink is at or below the crop's Otsu threshold (at most 160)."""
     if gray.size == 0 or int(gray.max()) - int(gray.min()) < 64:
@@ -116,7 +124,7 @@ def ink_lines(gray: np.ndarray, min_height: int = 2) -> list[tuple[int, int, int
             merged[-1][1] = run[1]  # the previous run was a thin fragment above this line
         else:
             merged.append(list(run))
-    out = []
+    out: list[LineSpan] = []
     for top, bottom in merged:
         if bottom - top >= min_height:
             cols = np.flatnonzero(ink[top:bottom].any(axis=0))
@@ -124,7 +132,7 @@ def ink_lines(gray: np.ndarray, min_height: int = 2) -> list[tuple[int, int, int
     return out
 
 
-def paragraph_starts(lines: Sequence[tuple[int, int, int, int]], width: int) -> list[int]:
+def paragraph_starts(lines: Sequence[LineSpan], width: float) -> list[int]:
     """Indices of lines (after the first) that open a new paragraph, from typesetting evidence:
     - a gap clearly larger than the usual line gap (block paragraphs);
     - a first-line indent (one to a few ems, with the next line back at the margin);
@@ -194,6 +202,79 @@ def text_coverage(region: Sequence[float], lines: Sequence[Line]) -> tuple[float
     return covered / area, (widths / count if count else 0.0), count
 
 
+def one_column(lines: Sequence[Line]) -> bool:
+    """No two lines side by side (overlapping vertically by more than a third of the smaller
+    height): no second column, no table cells, no margin notes. A few rows of a short label
+    beside its line (a heading number, a bullet) are allowed."""
+    boxes = sorted((ln.bbox for ln in lines), key=lambda b: b[1])
+    labelled = 0
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if b[1] >= a[3]:
+                break
+            height = min(a[3] - a[1], b[3] - b[1])
+            if min(a[3], b[3]) - b[1] <= height / 3:
+                continue
+            left, right = (a, b) if a[0] < b[0] else (b, a)
+            if left[2] - left[0] > 4 * height or right[0] - left[2] > 4 * height:
+                return False
+            labelled += 1
+    return labelled <= max(2, len(boxes) // 10)
+
+
+def ink_outside_lines(image: np.ndarray, lines: Sequence[Line], pad: int = 2) -> float:
+    """Share of the rendered page's ink outside every text line's box: pictures, rules and
+    vector drawings (presented-page image and relative line boxes)."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    ink = gray < 160
+    total = int(np.count_nonzero(ink))
+    if total == 0:
+        return 0.0
+    h, w = gray.shape
+    for x0, y0, x1, y1 in (ln.bbox for ln in lines):
+        ink[
+            max(0, int(y0 * h) - pad) : int(np.ceil(y1 * h)) + pad,
+            max(0, int(x0 * w) - pad) : int(np.ceil(x1 * w)) + pad,
+        ] = False
+    return int(np.count_nonzero(ink)) / total
+
+
+def regions_from_lines(lines: Sequence[Line]) -> list[tuple[str, list[float]]]:
+    """Regions of a one-column text page from its text layer alone: paragraphs (same evidence as
+    `paragraph_starts`), lines set clearly larger than the body as titles, short groups isolated
+    at the very top/bottom as header/footer, bibliography entries as references."""
+    ordered = sorted(lines, key=lambda ln: ln.bbox[1])
+    if not ordered:
+        return []
+    spans = [(ln.bbox[1], ln.bbox[3], ln.bbox[0], ln.bbox[2]) for ln in ordered]
+    body = float(np.median([b - t for t, b, _, _ in spans]))
+    large = [b - t > 1.25 * body for t, b, _, _ in spans]
+    width = max(r for *_, r in spans) - min(x for _, _, x, _ in spans)
+    starts = set(paragraph_starts(spans, width))
+    starts |= {i for i in range(1, len(spans)) if large[i] != large[i - 1]}
+    cuts = [0, *sorted(starts), len(spans)]
+    groups = [list(range(a, b)) for a, b in itertools.pairwise(cuts)]
+    out: list[tuple[str, list[float]]] = []
+    in_references = False  # after a "References" heading every paragraph is an entry
+    for n, group in enumerate(groups):
+        x0 = min(spans[i][2] for i in group)
+        x1 = max(spans[i][3] for i in group)
+        y0, y1 = spans[group[0]][0], spans[group[-1]][1]
+        text = ordered[group[0]].text.strip()
+        kind = "title" if large[group[0]] and len(group) <= 3 else "text"
+        if kind == "text" and (in_references or _CITATION.match(text)):
+            kind = "reference"
+        in_references = in_references or (len(group) == 1 and bool(_REFERENCES.match(text)))
+        gap_up = y0 - spans[groups[n - 1][-1]][1] if n else 1.0
+        gap_down = spans[groups[n + 1][0]][0] - y1 if n + 1 < len(groups) else 1.0
+        if len(group) <= 2 and y1 < 0.08 and gap_down > 2 * body:
+            kind = "header"
+        elif len(group) <= 2 and y0 > 0.92 and gap_up > 2 * body:
+            kind = "footer"
+        out.append((kind, [x0, y0, x1, y1]))
+    return out
+
+
 class LayoutOptions(StageOptions):
     score_threshold: float = 0.5
     """Minimum detector score of a region."""
@@ -207,9 +288,17 @@ class LayoutOptions(StageOptions):
     """With a text layer: a figure (or a table whose lines span its width) whose area is covered
     by text lines at least this much becomes text."""
     min_text_lines: int = 3
+    skip_plain_text_pages: bool = True
+    """Pages with a usable text layer whose lines form one column and hold (almost) all the ink
+    skip the detector: their layout is read from the text layer (paragraphs, titles)."""
+    max_ink_outside_lines: float = 0.01
+    """Share of a page's ink outside its text lines above which the page has graphics."""
     split_paragraphs: bool = True
     """Cut text regions (CDLA often finds whole columns) into paragraphs at indents, blank gaps
     and short last lines seen in the region's ink."""
+
+
+PLAIN_TEXT = "plain-text page"  # predict()'s marker for a page read from its text layer
 
 
 @register
@@ -217,7 +306,7 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
     """Finds text/title/figure/table/... regions on every page with the CDLA detector."""
 
     kind: ClassVar[str] = "layout.cdla"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     produces: ClassVar[tuple[str, ...]] = (REGIONS,)
     Options: ClassVar[type[StageOptions]] = LayoutOptions
     batch_size: ClassVar[int] = 8
@@ -237,8 +326,23 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
             )
         return self._model
 
+    def plain_text(self, ctx: PageContext) -> bool:
+        """Whether the text layer alone says enough about this page's layout."""
+        lines: list[Line] = ctx.scratch.get(LINES, []) if ctx.text_layer_usable else []
+        opts = self.options
+        return (
+            opts.skip_plain_text_pages
+            and bool(lines)
+            and one_column(lines)
+            and ink_outside_lines(ctx.image, lines) <= opts.max_ink_outside_lines
+        )
+
     def predict(self, batch: Sequence[PageContext]) -> list[Any]:
-        return list(self.model([ctx.work for ctx in batch]))
+        """Detections per page; `PLAIN_TEXT` for pages that skip the detector."""
+        skip = [self.plain_text(ctx) for ctx in batch]
+        todo = [ctx.work for ctx, plain in zip(batch, skip, strict=True) if not plain]
+        detections = iter(self.model(todo) if todo else [])
+        return [PLAIN_TEXT if plain else next(detections) for plain in skip]
 
     def regions(self, ctx: PageContext, detections: Any) -> list[Region]:
         """Post-processed regions of one page (presented-page relative boxes)."""
@@ -282,4 +386,10 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
 
     def annotate(self, batch: Sequence[PageContext], predictions: Sequence[Any]) -> None:
         for ctx, detections in zip(batch, predictions, strict=True):
-            ctx.scratch[REGIONS] = self.regions(ctx, detections)
+            if detections is PLAIN_TEXT:
+                lines = ctx.scratch.get(LINES, [])
+                ctx.scratch[REGIONS] = [
+                    Region(kind, bbox, 1.0, self.kind) for kind, bbox in regions_from_lines(lines)
+                ]
+            else:
+                ctx.scratch[REGIONS] = self.regions(ctx, detections)

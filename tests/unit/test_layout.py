@@ -13,7 +13,10 @@ from extractors.stages.layout import (
     CdlaLayoutStage,
     LayoutOptions,
     ink_lines,
+    ink_outside_lines,
+    one_column,
     paragraph_starts,
+    regions_from_lines,
     split_paragraphs,
     suppress_overlaps,
     text_coverage,
@@ -200,3 +203,82 @@ def test_columns_of_paragraphs_become_paragraph_regions(stage: CdlaLayoutStage) 
     ctx = _ctx(image)
     whole([ctx])
     assert len([r for r in ctx.scratch[REGIONS] if r.kind == "text"]) <= len(text)
+
+
+def _stacked(n: int, top: float = 0.1, height: float = 0.02, pitch: float = 0.03) -> list[Line]:
+    return [_line(i, [0.1, top + i * pitch, 0.9, top + i * pitch + height]) for i in range(n)]
+
+
+def test_one_column_allows_heading_numbers_not_columns_or_cells() -> None:
+    lines = _stacked(12)
+    assert one_column(lines)
+    number = _line(99, [0.02, 0.1, 0.07, 0.12])  # "5.1." beside the first line
+    assert one_column([*lines, number])
+    second_column = [
+        _line(100 + i, [0.55, ln.bbox[1], 0.9, ln.bbox[3]]) for i, ln in enumerate(lines)
+    ]
+    narrow = [ln.model_copy(update={"bbox": [0.1, ln.bbox[1], 0.45, ln.bbox[3]]}) for ln in lines]
+    assert not one_column(narrow + second_column)
+    cells = [_line(200 + i, [0.02, ln.bbox[1], 0.06, ln.bbox[3]]) for i, ln in enumerate(lines)]
+    assert not one_column(lines + cells)  # a label on every row is a table column
+
+
+def _draw_lines(lines: list[Line], size: tuple[int, int] = (1000, 800)) -> np.ndarray:
+    h, w = size
+    image = np.full((h, w, 3), 255, np.uint8)
+    for ln in lines:
+        x0, y0, x1, y1 = ln.bbox
+        image[int(y0 * h) + 2 : int(y1 * h) - 2, int(x0 * w) : int(x1 * w)] = 0
+    return image
+
+
+def test_ink_outside_lines_sees_pictures_and_rules() -> None:
+    lines = _stacked(10)
+    image = _draw_lines(lines)
+    assert ink_outside_lines(image, lines) == 0
+    image[700:705, 50:750] = 0  # a rule below the text
+    assert ink_outside_lines(image, lines) > LayoutOptions().max_ink_outside_lines
+
+
+def test_regions_from_lines_title_paragraphs_footer() -> None:
+    title = _line(0, [0.1, 0.05, 0.6, 0.09])  # twice the body height
+    body = _stacked(8, top=0.15)
+    body[3] = body[3].model_copy(update={"bbox": [0.1, body[3].bbox[1], 0.5, body[3].bbox[3]]})
+    footer = _line(50, [0.45, 0.95, 0.55, 0.97])
+    kinds = [kind for kind, _ in regions_from_lines([title, *body, footer])]
+    assert kinds == ["title", "text", "text", "footer"]  # paragraph ends at the short 4th line
+
+
+class _NoModel:
+    def __call__(self, images: list[np.ndarray]) -> list[LayoutDetections]:
+        raise AssertionError("the detector must not run on a plain text page")
+
+
+def test_plain_text_pages_skip_the_detector() -> None:
+    lines = _stacked(20)
+    stage = CdlaLayoutStage()
+    stage._model = _NoModel()
+    ctx = _ctx(_draw_lines(lines), text_layer=True)
+    ctx.scratch[LINES] = lines
+    stage([ctx])
+    regions = ctx.scratch[REGIONS]
+    assert [r.kind for r in regions] == ["text"] and regions[0].bbox[1] == pytest.approx(0.1)
+    # the same page with a picture needs the detector
+    image = _draw_lines(lines)
+    image[800:950, 100:700] = 90
+    pictured = _ctx(image, text_layer=True)
+    pictured.scratch[LINES] = lines
+    assert not stage.plain_text(pictured)
+    assert not CdlaLayoutStage(LayoutOptions(skip_plain_text_pages=False)).plain_text(ctx)
+
+
+def test_regions_from_lines_marks_a_bibliography() -> None:
+    heading = Line(id="h", text="References", bbox=[0.1, 0.1, 0.3, 0.12])
+    entries = [
+        Line(id=f"e{i}", text=f"[{i + 1}] A. Author. A paper. 2020.", bbox=[0.1, y, 0.9, y + 0.02])
+        for i, y in enumerate((0.16, 0.22, 0.28))
+    ]
+    kinds = [kind for kind, _ in regions_from_lines([heading, *entries])]
+    assert kinds[0] == "text" and set(kinds[1:]) == {"reference"}
+    cited = [Line(id="c", text="[3] Cited entry", bbox=[0.1, 0.5, 0.9, 0.52])]
+    assert [kind for kind, _ in regions_from_lines(cited)] == ["reference"]
