@@ -17,6 +17,7 @@ from docx.oxml.ns import qn
 from docx.section import Section
 
 from extractors.document import BlockKind
+from extractors.office.charts import ChartData, read_chart
 from extractors.office.native import CellSpec, NativePage, PageBuilder, wrap
 
 SOURCE = "office.docx"
@@ -30,6 +31,7 @@ _M_MATH = "{http://schemas.openxmlformats.org/officeDocument/2006/math}oMath"
 _A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
 _V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
 _WP_EXTENT = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}extent"
+_C_CHART = "{http://schemas.openxmlformats.org/drawingml/2006/chart}chart"
 _R_EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _HEADING = re.compile(r"^(heading|title|subtitle|überschrift|titre)", re.IGNORECASE)
@@ -219,6 +221,11 @@ class _DocxReader:
                 self._add_text("text", text, BODY_PT)
         for picture, size in self._pictures(p):
             self._figure(picture, size)
+        for chart, size in self._charts(p):
+            self._figure(None, size)
+            if chart.title:
+                self._add_text("caption", chart.title, BODY_PT)
+            self._grid_table(chart.cells, chart.n_cols, [])
 
     def _style(self, p: Any) -> str:
         style = p.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
@@ -237,14 +244,17 @@ class _DocxReader:
                     blob = self.part.related_parts[rid].blob
                 except (KeyError, AttributeError):  # external (linked) or dangling picture
                     blob = None
-            size = (200.0, 150.0)
-            for ancestor in node.iterancestors():
-                extent = ancestor.find(_WP_EXTENT)
-                if extent is not None:
-                    cx, cy = int(extent.get("cx", "0")), int(extent.get("cy", "0"))
-                    size = (max(cx / EMU_PER_PT, 8.0), max(cy / EMU_PER_PT, 8.0))
-                    break
-            yield blob, size
+            yield blob, _extent(node, (200.0, 150.0))
+
+    def _charts(self, p: Any) -> Iterator[tuple[ChartData, tuple[float, float]]]:
+        """Charts of a paragraph: their cached data and their size in points."""
+        for node in p.iter(_C_CHART):
+            try:
+                chart = read_chart(self.part.related_parts[node.get(_R_ID)].blob)
+            except (KeyError, AttributeError):  # a dangling chart relationship
+                chart = None
+            if chart is not None:
+                yield chart, _extent(node, (360.0, 216.0))
 
     def _figure(self, picture: bytes | None, size: tuple[float, float]) -> None:
         assert self.builder is not None
@@ -264,12 +274,17 @@ class _DocxReader:
                 self._paragraph(element) if kind == "p" else self._table(element)
             return
         cells, n_cols = table_cells(tbl)
+        columns = tbl.find(qn("w:tblGrid"))
+        columns = columns.iterchildren(qn("w:gridCol")) if columns is not None else []
+        self._grid_table(cells, n_cols, [_int_attr(c, "w:w") / TWIPS_PER_PT for c in columns])
+
+    def _grid_table(self, cells: list[CellSpec], n_cols: int, grid: list[float]) -> None:
+        """A table across the text column (Word's column widths, scaled to fit); row heights
+        from the wrapped text of the cells."""
+        assert self.builder is not None
         if not cells:
             return
         left, width = self.frame
-        columns = tbl.find(qn("w:tblGrid"))
-        columns = columns.iterchildren(qn("w:gridCol")) if columns is not None else []
-        grid = [_int_attr(c, "w:w") / TWIPS_PER_PT for c in columns]
         if len(grid) != n_cols or sum(grid) <= 0:
             grid = [width / n_cols] * n_cols
         scale = min(1.0, width / sum(grid))
@@ -328,6 +343,16 @@ def _cell_content(tc: Any) -> Iterator[tuple[str, Any]]:
             yield child.tag, child
         elif child.tag in (qn("w:sdt"), qn("w:sdtContent")):
             yield from _cell_content(child)
+
+
+def _extent(node: Any, default: tuple[float, float]) -> tuple[float, float]:
+    """Size in points of the drawing holding `node` (`wp:extent`), else `default`."""
+    for ancestor in node.iterancestors():
+        extent = ancestor.find(_WP_EXTENT)
+        if extent is not None:
+            cx, cy = int(extent.get("cx", "0")), int(extent.get("cy", "0"))
+            return max(cx / EMU_PER_PT, 8.0), max(cy / EMU_PER_PT, 8.0)
+    return default
 
 
 def _child(node: Any, tag: str) -> Any:

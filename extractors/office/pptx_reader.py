@@ -14,6 +14,7 @@ import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 
 from extractors.document import BlockKind
+from extractors.office.charts import read_chart
 from extractors.office.native import CellSpec, NativePage, PageBuilder, wrap
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,28 @@ def _slide(slide: Any, index: int, width: float, height: float) -> NativePage:
             builder.figure(box, _picture(shape, index))
         elif getattr(shape, "has_chart", False) and shape.has_chart:
             builder.figure(box, None)
+            _chart(builder, shape, box)
         elif shape.has_text_frame:
             _text(builder, shape, box)
     return builder.finish()
+
+
+def _chart(builder: PageBuilder, shape: Any, box: tuple[float, float, float, float]) -> None:
+    """A chart's title and cached data, laid over its frame (the slide has no room below)."""
+    try:
+        chart = read_chart(shape.chart.part.blob)
+    except (KeyError, AttributeError, ValueError):  # a dangling or malformed chart part
+        return
+    if chart is None:
+        return
+    x0, y0, x1, y1 = box
+    if chart.title:
+        y0 = builder.text("caption", wrap(chart.title, x1 - x0, 12.0), (x0, y0, x1, y1), 12.0)
+    if chart.cells:
+        n_rows = max(c.row for c in chart.cells) + 1
+        step = min(15.0, (y1 - y0) / n_rows)
+        cols = [x0 + (x1 - x0) * i / chart.n_cols for i in range(chart.n_cols + 1)]
+        builder.table(chart.cells, cols, [y0 + step * i for i in range(n_rows + 1)], 9.0)
 
 
 def _has_picture_fill(shape: Any) -> bool:

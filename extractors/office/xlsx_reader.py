@@ -9,10 +9,12 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any, BinaryIO
+from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.utils import get_column_letter
 
+from extractors.office.charts import ChartData, read_chart
 from extractors.office.native import CellSpec, NativePage, PageBuilder, wrap
 
 log = logging.getLogger(__name__)
@@ -112,10 +114,12 @@ def _sheet(ws: Any, index: int) -> NativePage:
                 rs, cs = min(rs, r1 - r + 1), min(cs, c1 - c + 1)
                 cells.append(CellSpec(r - r0, c - c0, text, rs, cs, is_header=r == r0))
         builder.table(cells, xs[c0 - 1 : c1 + 1], ys[r0 - 1 : r1 + 1], CELL_PT)
-    for anchor, picture in _drawings(ws):
+    for anchor, picture, chart in _drawings(ws):
         r, c = anchor
         x, y = xs[min(c, len(xs) - 1)], ys[min(r, len(ys) - 1)]
         builder.figure((x, y, x + 240.0, y + 160.0), picture)
+        if chart is not None:
+            _chart(builder, chart, x, y + 164.0)
     y = builder.bottom() + CELL_PT
     for note in _comments(ws):
         lines = wrap(note, 400.0, NOTE_PT)
@@ -151,20 +155,35 @@ def _row_height(ws: Any, row: int) -> float:
     return float(height or 15.0)
 
 
-def _drawings(ws: Any) -> list[tuple[Grid, bytes | None]]:
-    """Pictures (with their bytes) and charts (no bytes), by their 0-based anchor cell."""
-    out: list[tuple[Grid, bytes | None]] = []
+def _drawings(ws: Any) -> list[tuple[Grid, bytes | None, ChartData | None]]:
+    """Pictures (with their bytes) and charts (with their data), by 0-based anchor cell."""
+    out: list[tuple[Grid, bytes | None, ChartData | None]] = []
     for item in [*getattr(ws, "_images", []), *getattr(ws, "_charts", [])]:
         marker = getattr(getattr(item, "anchor", None), "_from", None)
         anchor = (int(marker.row), int(marker.col)) if marker is not None else (0, 0)
         data: bytes | None = None
-        if hasattr(item, "_data"):
-            try:
+        chart: ChartData | None = None
+        try:
+            if hasattr(item, "_data"):
                 data = item._data()
-            except Exception:  # a picture part openpyxl cannot read back: keep the figure
-                data = None
-        out.append((anchor, data))
+            elif hasattr(item, "_write"):  # openpyxl keeps the chart part's cached values
+                chart = read_chart(ElementTree.tostring(item._write()))
+        except Exception:  # a part openpyxl cannot read back: keep the figure
+            log.info("sheet %r: a drawing could not be read back", ws.title)
+        out.append((anchor, data, chart))
     return out
+
+
+def _chart(builder: PageBuilder, chart: ChartData, x: float, y: float) -> None:
+    """A chart's title and data below its figure."""
+    if chart.title:
+        lines = wrap(chart.title, 240.0, CELL_PT)
+        y = builder.text("caption", lines, (x, y, x + 240.0, y + 1e6), CELL_PT) + 4.0
+    if chart.cells:
+        n_rows = max(c.row for c in chart.cells) + 1
+        cols = [x + 60.0 * i for i in range(chart.n_cols + 1)]
+        rows = [y + 15.0 * i for i in range(n_rows + 1)]
+        builder.table(chart.cells, cols, rows, CELL_PT)
 
 
 def _comments(ws: Any) -> list[str]:

@@ -298,3 +298,27 @@ def test_strict_open_xml_is_read_like_transitional(tmp_path: Path) -> None:
         docx.Document(str(strict))  # python-docx alone does not know Strict
     first, _ = _open(strict)
     assert [b.kind for b in first.blocks][:3] == ["title", "text", "list"]
+
+
+def test_chart_data_becomes_a_table_after_its_figure(tmp_path: Path) -> None:
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    data = CategoryChartData()
+    data.categories = ["East", "West"]
+    data.add_series("Units", (2.4000000000000004, 7))
+    frame = slide.shapes.add_chart(
+        XL_CHART_TYPE.COLUMN_CLUSTERED, PptxInches(1), PptxInches(1), PptxInches(6), PptxInches(4),
+        data,
+    )  # fmt: skip
+    frame.chart.has_title = True
+    frame.chart.chart_title.text_frame.text = "Units by region"
+    deck.save(str(tmp_path / "chart.pptx"))
+    (page,) = _open(tmp_path / "chart.pptx")
+    assert [b.kind for b in page.blocks] == ["figure", "caption", "table"]
+    assert page.blocks[1].text == "Units by region"
+    grid = {(c.row, c.col): c.text for c in page.tables[0].cells}
+    assert grid == {(0, 0): "", (0, 1): "Units", (1, 0): "East", (1, 1): "2.4",
+                    (2, 0): "West", (2, 1): "7"}  # fmt: skip
