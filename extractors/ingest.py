@@ -63,6 +63,7 @@ _MAGIC: list[tuple[bytes, str]] = [
 _UNSUPPORTED_MAGIC: list[tuple[bytes, str]] = [
     (b"GIF8", "image/gif"),
     (b"PK\x03\x04", "application/zip, not an Office document"),
+    (b"PK\x05\x06", "application/zip, an empty archive"),
     (b"%!PS", "application/postscript"),
     (b"\x00\x00\x00\x0cjP  ", "image/jp2"),
     (b"{\\rtf", "application/rtf"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -43,6 +44,8 @@ _MAIN_PARTS = {
     "ms-powerpoint.slideshow.macroEnabled.main": PPTX,
 }
 _FALLBACK_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
+# Part names that open an OOXML zip (its first local header), whatever wrote it.
+_OOXML_NAMES = (b"[Content_Types].xml", b"_rels/.rels", b"docProps/", b"word/", b"xl/", b"ppt/")
 _KIND = {DOCX: "DOCX", XLSX: "XLSX", PPTX: "PPTX"}
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _OLE_SCAN_BYTES = 64 << 20  # directory entries sit anywhere; big legacy files are read this far
@@ -64,10 +67,10 @@ def sniff_ooxml(path: Path) -> str | None:
     except zipfile.BadZipFile as error:
         with path.open("rb") as fh:
             head = fh.read(256)
-        if b"[Content_Types].xml" in head:
+        if any(name in head for name in _OOXML_NAMES):
             raise OfficeError(f"corrupt Office file (damaged zip archive: {error})") from error
         return None
-    except (OSError, KeyError, RuntimeError) as error:
+    except (OSError, KeyError, RuntimeError, EOFError, zlib.error) as error:
         raise OfficeError(f"corrupt Office file: {error}") from error
     try:
         root = ElementTree.fromstring(types)

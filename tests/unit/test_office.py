@@ -322,3 +322,22 @@ def test_chart_data_becomes_a_table_after_its_figure(tmp_path: Path) -> None:
     grid = {(c.row, c.col): c.text for c in page.tables[0].cells}
     assert grid == {(0, 0): "", (0, 1): "Units", (1, 0): "East", (1, 1): "2.4",
                     (2, 0): "West", (2, 1): "7"}  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_damaged_bytes_fail_with_a_reason_never_a_crash(tmp_path: Path, seed: int) -> None:
+    import random
+
+    maker = (make_docx, make_xlsx, make_pptx)[seed % 3]
+    data = bytearray(maker(tmp_path / f"x{seed}.{('docx', 'xlsx', 'pptx')[seed % 3]}").read_bytes())
+    rng = random.Random(seed)
+    for _ in range(30):  # flips inside compressed parts: zlib, CRC and XML errors
+        data[rng.randrange(64, len(data))] = rng.randrange(256)
+    path = tmp_path / "damaged.bin"
+    path.write_bytes(bytes(data))
+    try:
+        with open_document(path, IngestOptions()) as opened:
+            for page in opened.pages:
+                page.render()
+    except IngestError as error:
+        assert str(error)
