@@ -124,11 +124,15 @@ class _DocxReader:
         self.part = document.part
         self.numbering = _Numbering.of(document)
         self.styles: dict[str, str] = {}
+        self.style_lists: dict[str, str] = {}  # style id -> numId of list styles ("List Number")
         for style in document.styles:
             try:
                 self.styles[style.style_id] = style.name or ""
+                num_id = style.element.find(f"{qn('w:pPr')}/{qn('w:numPr')}/{qn('w:numId')}")
             except (AttributeError, ValueError):
                 continue
+            if num_id is not None:
+                self.style_lists[style.style_id] = num_id.get(qn("w:val"), "")
         self.builder: PageBuilder | None = None
         self.pages_: list[NativePage] = []
         self.y = 0.0
@@ -205,15 +209,19 @@ class _DocxReader:
         self.y = self.builder.text(kind, lines, box, font_pt) + GAP_PT
 
     def _paragraph(self, p: Any) -> None:
-        style = self._style(p)
+        style_id = self._style_id(p)
+        style = self.styles.get(style_id, style_id)
         text = paragraph_text(p)
         num = p.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
         if text:
             if _HEADING.match(style) or p.find(f"{qn('w:pPr')}/{qn('w:outlineLvl')}") is not None:
                 self._add_text("title", text, HEADING_PT)
-            elif num is not None or style.lower().startswith("list"):
+            elif (
+                num is not None or style_id in self.style_lists or style.lower().startswith("list")
+            ):
                 level = _int_attr(num, "w:ilvl") if num is not None else 0
                 num_id = _attr(num, "w:numId") if num is not None else ""
+                num_id = num_id or self.style_lists.get(style_id, "")
                 label = self.numbering.label(num_id, level) if num_id else ""
                 item = f"{label} {text}" if label else text
                 self._add_text("list", item, BODY_PT, indent=18.0 * (level + 1))
@@ -227,10 +235,9 @@ class _DocxReader:
                 self._add_text("caption", chart.title, BODY_PT)
             self._grid_table(chart.cells, chart.n_cols, [])
 
-    def _style(self, p: Any) -> str:
+    def _style_id(self, p: Any) -> str:
         style = p.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
-        style_id = style.get(qn("w:val"), "") if style is not None else ""
-        return self.styles.get(style_id, style_id)
+        return str(style.get(qn("w:val"), "")) if style is not None else ""
 
     def _pictures(self, p: Any) -> Iterator[tuple[bytes | None, tuple[float, float]]]:
         """Embedded pictures of a paragraph with their size in points (linked ones: no bytes)."""
@@ -273,7 +280,7 @@ class _DocxReader:
             for kind, element in self._content(only[0]):
                 self._paragraph(element) if kind == "p" else self._table(element)
             return
-        cells, n_cols = table_cells(tbl)
+        cells, n_cols = table_cells(tbl, self.numbering)
         columns = tbl.find(qn("w:tblGrid"))
         columns = columns.iterchildren(qn("w:gridCol")) if columns is not None else []
         self._grid_table(cells, n_cols, [_int_attr(c, "w:w") / TWIPS_PER_PT for c in columns])
@@ -305,7 +312,7 @@ class _DocxReader:
         self.y = row_edges[-1] + GAP_PT
 
 
-def table_cells(tbl: Any) -> tuple[list[CellSpec], int]:
+def table_cells(tbl: Any, numbering: _Numbering | None = None) -> tuple[list[CellSpec], int]:
     """Cells of a Word table with spans: `gridSpan` across, `vMerge` down; nested tables are
     part of their cell's text. The first row (or rows marked as repeating headers) is header."""
     rows = [tr for tr in tbl.iterchildren(qn("w:tr"))]
@@ -325,7 +332,7 @@ def table_cells(tbl: Any) -> tuple[list[CellSpec], int]:
                     above.row_span += 1
                     col += span
                     continue
-            parts = [paragraph_text(child) for _, child in _cell_content(tc)]
+            parts = [_numbered(child, numbering) for _, child in _cell_content(tc)]
             text = "\n".join(t for t in parts if t)
             header = marked[r] if any(marked) else r == 0
             cell = CellSpec(r, col, text, col_span=span, is_header=header)
@@ -334,6 +341,16 @@ def table_cells(tbl: Any) -> tuple[list[CellSpec], int]:
             col += span
         n_cols = max(n_cols, col)
     return cells, max(1, n_cols)
+
+
+def _numbered(element: Any, numbering: _Numbering | None) -> str:
+    """Text of a paragraph with its list number ("2. Second"), or of a nested table."""
+    text = paragraph_text(element)
+    num = element.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
+    if numbering is None or num is None or not text:
+        return text
+    label = numbering.label(_attr(num, "w:numId"), _int_attr(num, "w:ilvl"))
+    return f"{label} {text}" if label else text
 
 
 def _cell_content(tc: Any) -> Iterator[tuple[str, Any]]:

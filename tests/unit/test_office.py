@@ -341,3 +341,18 @@ def test_damaged_bytes_fail_with_a_reason_never_a_crash(tmp_path: Path, seed: in
                 page.render()
     except IngestError as error:
         assert str(error)
+
+
+def test_docx_list_numbers_resume_after_an_interruption(tmp_path: Path) -> None:
+    document = docx.Document()
+    for text, style in [("First", "List Number"), ("Second", "List Number"),
+                        ("A bullet", "List Bullet"), ("Third", "List Number")]:  # fmt: skip
+        document.add_paragraph(text, style=style)
+    document.save(str(tmp_path / "lists.docx"))
+    (page,) = _open(tmp_path / "lists.docx")
+    assert [(b.kind, b.text) for b in page.blocks] == [
+        ("list", "1. First"),
+        ("list", "2. Second"),
+        ("list", "A bullet"),
+        ("list", "3. Third"),
+    ]
