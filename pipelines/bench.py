@@ -2,7 +2,9 @@
 
 Measures pages/s, per-stage ms/page and peak memory of the real batch path for born-digital and
 scanned pages, and in the same run plain `rapidocr.RapidOCR` (same bundled model files, angle
-classifier off) on the same scanned pages as the baseline.
+classifier off) on the same scanned pages as the baseline. Born-digital pages are also timed under
+a comparison profile (`text`: no layout model), alternating runs, so the cost of layout is a
+ratio measured in one run on a shared, noisy machine.
 """
 
 from __future__ import annotations
@@ -54,6 +56,34 @@ def bench_folio(label: str, paths: list[Path], config: PipelineConfig, workers: 
         peak_rss_mb=_children_peak_rss_mb(),
         failed=summary.statuses["failed"],
     )
+
+
+def bench_alternating(
+    label: str, paths: list[Path], configs: list[PipelineConfig], workers: int, repeat: int
+) -> list[list[BenchResult]]:
+    """Each profile `repeat` times over the same files, alternating (ABAB...), so drift in the
+    machine's load hits every profile alike. Results per profile, in run order."""
+    results: list[list[BenchResult]] = [[] for _ in configs]
+    for _ in range(max(1, repeat)):
+        for i, config in enumerate(configs):
+            results[i].append(
+                bench_folio(f"{label}, {config.name} profile", paths, config, workers)
+            )
+    return results
+
+
+def format_alternating(results: list[list[BenchResult]]) -> str:
+    """Median pages/s per profile and each profile's median ratio to the first one."""
+    medians = [statistics.median(r.pages_per_s for r in runs) for runs in results]
+    lines = []
+    for runs, median in zip(results, medians, strict=True):
+        each = ", ".join(f"{r.pages_per_s:.2f}" for r in runs)
+        ratio = median / medians[0] if medians[0] else 0.0
+        lines.append(
+            f"{runs[0].label}: median {median:.2f} pages/s over {len(runs)} runs ({each}); "
+            f"{ratio:.2f}x the first"
+        )
+    return "\n".join(lines)
 
 
 def plain_rapidocr() -> Any:

@@ -367,24 +367,42 @@ def bench(
     profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
     workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
     baseline: Annotated[bool, typer.Option(help="also time plain rapidocr on the scans")] = True,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="second profile timed on the born-digital files in the same run"),
+    ] = "text",
+    repeat: Annotated[
+        int, typer.Option(min=1, help="born-digital runs per profile (alternating; medians)")
+    ] = 1,
+    scans: Annotated[bool, typer.Option(help="time the scanned pages too")] = True,
 ) -> None:
     """Pages/s, per-stage ms and peak memory; plain RapidOCR baseline on the same scans."""
-    from pipelines.bench import bench_folio, bench_rapidocr_baseline, format_results
+    from pipelines.bench import (
+        bench_alternating,
+        bench_folio,
+        bench_rapidocr_baseline,
+        format_alternating,
+        format_results,
+    )
 
     digital = digital or [DATASETS / "icdar2013_tables" / "dev" / "docs"]
     scanned = scanned or [DATASETS / "sroie" / "dev" / "docs"]
-    config = load_profile(profile)
-    results = [
-        bench_folio("born-digital", digital, config, workers),
-        bench_folio("scanned", scanned, config, workers),
-    ]
-    if baseline:
+    try:
+        configs = [load_profile(name) for name in [profile, *([compare] if compare else [])]]
+    except ProfileError as error:
+        _fail(str(error))
+    config = configs[0]
+    per_profile = bench_alternating("born-digital", digital, configs, workers, repeat)
+    results = [r for runs in per_profile for r in runs]
+    if scans:
+        results.append(bench_folio("scanned", scanned, config, workers))
+    if scans and baseline:
         results.append(bench_rapidocr_baseline(scanned))
-        ratio = results[1].pages_per_s / max(1e-9, results[2].pages_per_s)
-        console.print(format_results(results))
+    console.print(format_results(results))
+    console.print(format_alternating(per_profile))
+    if scans and baseline:
+        ratio = results[-2].pages_per_s / max(1e-9, results[-1].pages_per_s)
         console.print(f"scanned: folio / plain rapidocr = {ratio:.2f}x pages/s")
-    else:
-        console.print(format_results(results))
 
 
 @app.command("app")
