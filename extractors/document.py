@@ -3,8 +3,8 @@
 `Document > Page > Block > Line > Word`, `Page.tables > Cell`, plus document-level entities,
 fields and relations that refer to element ids. Boxes are `[x0, y0, x1, y1]` relative to the
 page as the input file presents it (0..1, origin top-left). The JSON form of `Document` is the
-export contract `folio.document/1` (see docs/document-schema.md); change it only by bumping
-`SCHEMA_VERSION`.
+export contract `folio.document/2` (see docs/document-schema.md); change it only by bumping
+`SCHEMA_VERSION`. Version 1 documents still load (version 2 only added element ids).
 """
 
 from __future__ import annotations
@@ -12,9 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-SCHEMA_VERSION = "folio.document/1"
+SCHEMA_VERSION: Literal["folio.document/2"] = "folio.document/2"
+READABLE_SCHEMAS = ("folio.document/1", SCHEMA_VERSION)
 
 BBox = list[float]
 BlockKind = Literal[
@@ -92,6 +100,7 @@ class Block(_Boxed):
 
 
 class Cell(_Model):
+    id: str = ""  # "<table id>-c<row>-<col>"; corrections and analysts refer to it
     row: int
     col: int
     row_span: int = 1
@@ -100,10 +109,12 @@ class Cell(_Model):
     bbox: BBox | None = None
     is_header: bool = False
     confidence: float = 1.0
+    word_ids: list[str] = Field(default_factory=list)  # the page words inside the cell
 
 
 class Table(_Boxed):
     id: str
+    block_id: str | None = None  # the page block (kind "table") this table fills
     n_rows: int
     n_cols: int
     cells: list[Cell] = Field(default_factory=list)
@@ -143,9 +154,11 @@ class Entity(_Model):
     bbox: BBox | None = None
     confidence: float = 1.0
     source: str = ""
+    word_ids: list[str] = Field(default_factory=list)  # the words the entity was read from
 
 
 class DocField(_Model):
+    id: str = ""  # unique in the document: two fields of one name (two totals) do not collide
     name: str
     value: str | None
     page: int | None = None
@@ -181,7 +194,7 @@ class PipelineInfo(_Model):
 
 
 class Document(_Model):
-    schema_: Literal["folio.document/1"] = Field(default="folio.document/1", alias="schema")
+    schema_: Literal["folio.document/2"] = Field(default=SCHEMA_VERSION, alias="schema")
     document_id: str
     source_name: str
     source_path: str
@@ -198,6 +211,23 @@ class Document(_Model):
     pipeline: PipelineInfo | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("schema_", mode="before")
+    @classmethod
+    def _upgrade(cls, value: object) -> object:
+        # Version 2 only added element ids (filled in below), so a version 1 document upgrades.
+        return SCHEMA_VERSION if value in READABLE_SCHEMAS else value
+
+    @model_validator(mode="after")
+    def _element_ids(self) -> Document:
+        """Ids analysts and corrections refer to, for elements a stage left without one."""
+        for page in self.pages:
+            for table in page.tables:
+                for cell in table.cells:
+                    cell.id = cell.id or f"{table.id}-c{cell.row}-{cell.col}"
+        for number, doc_field in enumerate(self.fields):
+            doc_field.id = doc_field.id or f"f{number}"
+        return self
 
     def to_json(self, indent: int | None = None) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)

@@ -239,14 +239,20 @@ def export(
     document: Annotated[
         list[str] | None, typer.Option("--document", "-d", help="document id (repeatable)")
     ] = None,
+    reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed/--raw", help="apply review corrections (default) or export as extracted"
+        ),
+    ] = True,
 ) -> None:
-    """Export current results: JSON (folio.document/1), Markdown, or Parquet tables."""
+    """Export current results: JSON (folio.document/2), Markdown, or Parquet tables."""
     from pipelines.export import FORMATS, export_workspace
 
     if output not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}")
     ws = Workspace.open(workspace)
-    written = export_workspace(ws, out, output, document_ids=document or None)
+    written = export_workspace(ws, out, output, document_ids=document or None, reviewed=reviewed)
     console.print(f"wrote {len(written)} file(s) to {out.resolve()}")
 
 

@@ -1,4 +1,5 @@
-"""Export current results: the JSON contract, reading-order Markdown, or Parquet tables."""
+"""Export current results: the JSON contract, reading-order Markdown, or Parquet tables, with
+the reviewers' corrections applied (or, on request, the extraction as made)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pyarrow.parquet as pq
 
 from extractors.document import Document, Page, Table
 from pipelines.loader import load_staged
+from pipelines.reviewed import reviewed_document
 from pipelines.schema import ELEMENT_VIEWS
 from pipelines.store import query
 from pipelines.workspace import Workspace, atomic_write_bytes
@@ -15,15 +17,33 @@ from pipelines.workspace import Workspace, atomic_write_bytes
 FORMATS = ("json", "markdown", "parquet")
 
 
+# Views with the reviewers' corrections applied, exported under the plain view's name.
+REVIEWED_VIEWS = {
+    "words": "reviewed_words",
+    "lines": "reviewed_lines",
+    "cells": "reviewed_cells",
+    "entities": "reviewed_entities",
+    "fields": "reviewed_fields",
+}
+
+
 def export_workspace(
-    workspace: Workspace, out: Path, fmt: str, document_ids: list[str] | None = None
+    workspace: Workspace,
+    out: Path,
+    fmt: str,
+    document_ids: list[str] | None = None,
+    reviewed: bool = True,
 ) -> list[Path]:
+    """Write the current results; `reviewed` applies the corrections in force (the default:
+    what reviewers fixed is what leaves the workspace), otherwise the extraction as made."""
     load_staged(workspace)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        return _export_parquet(workspace, out, document_ids)
+        return _export_parquet(workspace, out, document_ids, reviewed)
     written = []
     for document in iter_documents(workspace, document_ids):
+        if reviewed:
+            document = reviewed_document(workspace, document)
         if fmt == "json":
             path = out / f"{document.document_id}.json"
             atomic_write_bytes(path, document.to_json(indent=1).encode())
@@ -44,10 +64,13 @@ def iter_documents(workspace: Workspace, document_ids: list[str] | None = None) 
     return [Document.from_json(text) for text in table.column("document_json").to_pylist()]
 
 
-def _export_parquet(workspace: Workspace, out: Path, document_ids: list[str] | None) -> list[Path]:
+def _export_parquet(
+    workspace: Workspace, out: Path, document_ids: list[str] | None, reviewed: bool
+) -> list[Path]:
     written = []
-    for view in ("documents", "runs", *ELEMENT_VIEWS):
-        sql = f"SELECT * FROM {view}"
+    for view in ("documents", "runs", *ELEMENT_VIEWS, "correction_history"):
+        source = REVIEWED_VIEWS.get(view, view) if reviewed else view
+        sql = f"SELECT * FROM {source}"
         params: list[object] = []
         if document_ids and view != "runs":
             sql += " WHERE document_id IN (" + ", ".join("?" for _ in document_ids) + ")"

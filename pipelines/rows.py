@@ -137,6 +137,7 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
                 {
                     **at,
                     "table_id": table.id,
+                    "block_id": table.block_id,
                     "n_rows": table.n_rows,
                     "n_cols": table.n_cols,
                     **_box(table.bbox),
@@ -149,6 +150,8 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
                     {
                         **at,
                         "table_id": table.id,
+                        "cell_id": cell.id,
+                        "word_ids": cell.word_ids,
                         "row": cell.row,
                         "col": cell.col,
                         "row_span": cell.row_span,
@@ -164,6 +167,7 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
             {
                 **key,
                 "entity_id": entity.id,
+                "word_ids": entity.word_ids,
                 "label": entity.label,
                 "text": entity.text,
                 "value": entity.value,
@@ -177,6 +181,7 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
         rows["field_rows"].append(
             {
                 **key,
+                "field_id": doc_field.id,
                 "name": doc_field.name,
                 "value": doc_field.value,
                 "page_index": doc_field.page,

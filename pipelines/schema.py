@@ -99,7 +99,61 @@ MIGRATION_1 += "\n".join(
     for view, table in ELEMENT_VIEWS.items()
 )
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
+# Element ids (document schema 2), and review work that survives reprocessing: a correction
+# made on an earlier result of a document still applies when the current result has the same
+# element with the same original value (same id, same text); otherwise it stays in the history.
+MIGRATION_3 = """
+ALTER TABLE table_rows ADD COLUMN block_id VARCHAR;
+ALTER TABLE cell_rows ADD COLUMN cell_id VARCHAR;
+ALTER TABLE cell_rows ADD COLUMN word_ids VARCHAR[];
+ALTER TABLE entity_rows ADD COLUMN word_ids VARCHAR[];
+ALTER TABLE field_rows ADD COLUMN field_id VARCHAR;
+CREATE OR REPLACE VIEW correction_history AS
+    SELECT c.*,
+           c.result_id IN (SELECT result_id FROM current_results) AS on_current_result,
+           c.correction_id IN (SELECT undoes FROM corrections WHERE action = 'undo'
+                               AND undoes IS NOT NULL) AS undone,
+           CASE
+             WHEN c.result_id IN (SELECT result_id FROM current_results) THEN true
+             WHEN c.action = 'add' THEN true
+             WHEN c.target_type = 'word' THEN EXISTS (
+                 SELECT 1 FROM words w WHERE w.document_id = c.document_id
+                 AND w.word_id = c.target_id AND w.text = c.old_value ->> '$')
+             WHEN c.target_type = 'line' THEN EXISTS (
+                 SELECT 1 FROM lines l WHERE l.document_id = c.document_id
+                 AND l.line_id = c.target_id AND l.text = c.old_value ->> '$')
+             WHEN c.target_type = 'cell' THEN EXISTS (
+                 SELECT 1 FROM cells t WHERE t.document_id = c.document_id
+                 AND c.target_id IN (t.cell_id, t.table_id || ':' || t."row" || ':' || t.col)
+                 AND t.text = c.old_value ->> '$')
+             WHEN c.target_type = 'field' THEN EXISTS (
+                 SELECT 1 FROM fields f WHERE f.document_id = c.document_id
+                 AND c.target_id IN (f.field_id, f.name) AND f.value = c.old_value ->> '$')
+             WHEN c.target_type = 'entity' THEN EXISTS (
+                 SELECT 1 FROM entities e WHERE e.document_id = c.document_id
+                 AND e.entity_id = c.target_id)
+             ELSE false
+           END AS applies
+    FROM corrections c;
+CREATE OR REPLACE VIEW effective_corrections AS
+    SELECT * EXCLUDE (on_current_result, undone, applies) FROM correction_history
+    WHERE action <> 'undo' AND NOT undone AND applies;
+CREATE OR REPLACE VIEW reviewed_cells AS
+    SELECT t.* REPLACE (coalesce(c.new_value ->> '$', t.text) AS text),
+           c.correction_id IS NOT NULL AS corrected, c.reviewer AS corrected_by
+    FROM cells t LEFT JOIN latest_element_corrections c
+      ON c.document_id = t.document_id AND c.target_type = 'cell'
+     AND c.target_id IN (t.cell_id, t.table_id || ':' || t."row" || ':' || t.col);
+CREATE OR REPLACE VIEW reviewed_fields AS
+    SELECT f.* REPLACE (coalesce(c.new_value ->> '$', f.value) AS value),
+           c.correction_id IS NOT NULL AS corrected, c.reviewer AS corrected_by
+    FROM fields f LEFT JOIN latest_element_corrections c
+      ON c.document_id = f.document_id AND c.target_type = 'field'
+     AND c.target_id IN (f.field_id, f.name)
+    WHERE c.action IS DISTINCT FROM 'delete';
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
 LATEST_VERSION = len(MIGRATIONS)
 
 RESULT_TABLES = ("results", *ELEMENT_VIEWS.values())

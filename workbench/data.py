@@ -148,8 +148,8 @@ def reviewed_entities(workspace: Workspace, document_id: str) -> pd.DataFrame:
 def reviewed_fields(workspace: Workspace, document_id: str) -> pd.DataFrame:
     return query(
         workspace,
-        "SELECT name, value, page_index, x0, y0, x1, y1, confidence, source, corrected "
-        "FROM reviewed_fields WHERE document_id = ? ORDER BY name",
+        "SELECT field_id, name, value, page_index, x0, y0, x1, y1, confidence, source, "
+        "corrected FROM reviewed_fields WHERE document_id = ? ORDER BY name, field_id",
         [document_id],
     ).to_pandas()
 

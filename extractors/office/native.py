@@ -232,6 +232,7 @@ class PageBuilder:
                 page.tables.append(
                     Table(
                         id=block_id,  # a table block and its table share the id (export pairs them)
+                        block_id=block_id,
                         bbox=rel(item.box),
                         n_rows=n_rows,
                         n_cols=n_cols,

@@ -371,7 +371,7 @@ with right:
             st.caption("No entities yet: select a word and press **E** to add one.")
     with tab_fields:
         key = f"ed_fields_{version}"
-        field_rows = fields.assign(id=fields["name"])
+        field_rows = fields.assign(id=fields["field_id"])  # two fields of one name stay apart
         st.data_editor(
             field_rows,
             key=key,
