@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.document import Document, Page
+from models.runtime import DEFAULT_RUNTIME, Runtime
 
 Image = np.ndarray  # HxWx3 uint8 RGB
 
@@ -24,6 +25,14 @@ class StageOptions(BaseModel):
     """Base for a stage's options: unknown keys fail when the profile loads."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Pages per call of the stage (None: the stage's own default). A GPU profile raises it;
+    # stages are written so that batching never changes a result, so it is not hashed.
+    batch_size: int | None = Field(default=None, ge=1, le=4096)
+
+    def hashed(self) -> dict[str, Any]:
+        """The options that can change a result (what the config hash covers)."""
+        return self.model_dump(mode="json", exclude={"batch_size"})
 
 
 class StageError(Exception):
@@ -111,23 +120,29 @@ OptionsT = TypeVar("OptionsT", bound=StageOptions)
 class _StageBase(Generic[OptionsT]):
     kind: ClassVar[str]
     version: ClassVar[str] = "1"
+    batch_size: ClassVar[int] = 1
     requires: ClassVar[tuple[str, ...]] = ()  # inputs an earlier stage (or ingest) must make
     uses: ClassVar[tuple[str, ...]] = ()  # optional inputs, read when an earlier stage made them
     produces: ClassVar[tuple[str, ...]] = ()
     Options: ClassVar[type[StageOptions]] = StageOptions
 
-    def __init__(self, options: OptionsT | None = None) -> None:
+    def __init__(self, options: OptionsT | None = None, runtime: Runtime = DEFAULT_RUNTIME) -> None:
         self.options: OptionsT = options if options is not None else self.Options()  # type: ignore[assignment]
+        self.runtime = runtime  # device and threads for the stage's models, from the pipeline
 
     @property
     def name(self) -> str:
         return self.kind
 
+    @property
+    def pages_per_batch(self) -> int:
+        return max(1, self.options.batch_size or self.batch_size)
+
 
 class PageStage(_StageBase[OptionsT]):
     """A stage over batches of pages."""
 
-    batch_size: ClassVar[int] = 8
+    batch_size: ClassVar[int] = 8  # the default of `options.batch_size`
 
     def applies_to(self, ctx: PageContext) -> bool:
         """Pages this stage skips (e.g. OCR skips pages with a usable text layer)."""
@@ -175,7 +190,9 @@ def register(cls: S) -> S:
     return cls
 
 
-def build_stage(kind: str, options: dict[str, Any] | None = None) -> AnyStage:
+def build_stage(
+    kind: str, options: dict[str, Any] | None = None, runtime: Runtime = DEFAULT_RUNTIME
+) -> AnyStage:
     """Instantiate a registered stage; unknown kinds and option keys fail here, at load time."""
     import extractors.stages  # noqa: F401  (registers the built-in stages)
 
@@ -183,7 +200,7 @@ def build_stage(kind: str, options: dict[str, Any] | None = None) -> AnyStage:
         known = ", ".join(sorted(REGISTRY))
         raise ValueError(f"unknown stage kind {kind!r}; known kinds: {known}")
     cls = REGISTRY[kind]
-    return cls(cls.Options.model_validate(options or {}))
+    return cls(cls.Options.model_validate(options or {}), runtime)
 
 
 class DataFlowError(ValueError):

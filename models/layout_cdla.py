@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from models.assets import model_path
-from models.runtime import session
+from models.runtime import DEFAULT_RUNTIME, Runtime, session
 
 CDLA_LABELS: tuple[str, ...] = (
     "text",
@@ -98,8 +98,9 @@ class CdlaLayoutModel:
         min_score: float = 0.3,
         iou_threshold: float = 0.5,
         bgr_input: bool = False,
+        runtime: Runtime = DEFAULT_RUNTIME,
     ) -> None:
-        self.session = session(path or model_path("layout_cdla"))
+        self.session = session(path or model_path("layout_cdla"), runtime)
         self.input_name = self.session.get_inputs()[0].name
         self.min_score = min_score
         self.iou_threshold = iou_threshold

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from models.assets import model_path
-from models.runtime import session
+from models.runtime import DEFAULT_RUNTIME, Runtime, session
 
 ORIENTATIONS: tuple[int, ...] = (0, 90, 180, 270)
 _CROP = 224
@@ -68,8 +68,14 @@ def ink_tiles(image: np.ndarray, short_side: int, max_tiles: int) -> list[np.nda
 class OrientationClassifier:
     """Arrays in (RGB uint8 pages), N x 4 probabilities out (columns: `ORIENTATIONS`)."""
 
-    def __init__(self, path: Path | None = None, short_side: int = 512, max_tiles: int = 4) -> None:
-        self.session = session(path or model_path("orientation"))
+    def __init__(
+        self,
+        path: Path | None = None,
+        short_side: int = 512,
+        max_tiles: int = 4,
+        runtime: Runtime = DEFAULT_RUNTIME,
+    ) -> None:
+        self.session = session(path or model_path("orientation"), runtime)
         self.input_name = self.session.get_inputs()[0].name
         labels = self.session.get_modelmeta().custom_metadata_map.get("character", "")
         if tuple(int(v) for v in labels.split()) != ORIENTATIONS:

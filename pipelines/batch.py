@@ -18,6 +18,7 @@ from pathlib import Path
 
 from extractors.document import document_id_for
 from models.assets import file_sha256
+from models.runtime import Device
 from pipelines.config import PipelineConfig
 from pipelines.executor import Job, JobResult, LocalExecutor
 from pipelines.loader import load_best_effort, load_with_retries
@@ -102,6 +103,7 @@ def run_batch(
     workers: int = 2,
     password: str | None = None,
     retry_failed: bool = False,
+    device: Device = "auto",
     command: str = "",
     on_planned: Callable[[int], None] | None = None,
     on_result: ProgressHook | None = None,
@@ -184,7 +186,7 @@ def run_batch(
     try:
         if jobs:
             record("running")
-            executor = LocalExecutor(config, workspace, run_id, workers, password)
+            executor = LocalExecutor(config, workspace, run_id, workers, password, device)
             for result in executor.run(jobs, on_idle=maybe_load):
                 summary.statuses[result.status] += 1
                 summary.n_pages += result.n_pages

@@ -8,7 +8,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.table import Table
 
 from pipelines.config import ProfileError, available_profiles, load_profile
 from pipelines.workspace import WORKSPACE_ENV, Workspace
+
+if TYPE_CHECKING:
+    from models.runtime import Device
 
 app = typer.Typer(
     help="Folio: document processing into a DuckDB workspace.",
@@ -54,6 +57,9 @@ def run(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="reprocess failed documents")
     ] = False,
+    device: Annotated[
+        str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU), cpu or cuda")
+    ] = "auto",
 ) -> None:
     """Process files into the workspace (skips what this profile already processed)."""
     from pipelines.batch import run_batch
@@ -61,6 +67,8 @@ def run(
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}")
+    if device not in ("auto", "cpu", "cuda"):
+        _fail(f"--device must be auto, cpu or cuda, not {device!r}")
     try:
         config = load_profile(profile)
     except ProfileError as error:
@@ -103,6 +111,7 @@ def run(
             workers=workers,
             password=password,
             retry_failed=retry_failed,
+            device=cast("Device", device),  # checked above
             command=shlex.join(["folio", *sys.argv[1:]]),
             on_planned=planned,
             on_result=on_result,

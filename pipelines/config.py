@@ -19,6 +19,7 @@ from extractors.ingest import IngestOptions
 from extractors.stage import AnyStage, build_stage, check_data_flow
 from extractors.text_layer import SOURCE as TEXT_LAYER_SOURCE
 from extractors.text_layer import TEXT_LAYER_VERSION
+from models.runtime import DEFAULT_RUNTIME, Runtime
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -40,8 +41,8 @@ class PipelineConfig(BaseModel):
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     stages: list[StageSpec]
 
-    def build_stages(self) -> list[AnyStage]:
-        return [build_stage(spec.kind, spec.options) for spec in self.stages]
+    def build_stages(self, runtime: Runtime = DEFAULT_RUNTIME) -> list[AnyStage]:
+        return [build_stage(spec.kind, spec.options, runtime) for spec in self.stages]
 
     def stage_versions(self) -> dict[str, str]:
         """Every stage's version, the PDF text layer's (source `pdf`) included."""
@@ -51,7 +52,7 @@ class PipelineConfig(BaseModel):
     def config_hash(self) -> str:
         """Hash of everything that can change a result (the password is not part of it)."""
         stages = [
-            {"kind": s.kind, "version": s.version, "options": s.options.model_dump(mode="json")}
+            {"kind": s.kind, "version": s.version, "options": s.options.hashed()}
             for s in self.build_stages()
         ]
         ingest = self.ingest.model_dump(mode="json", exclude={"password"})

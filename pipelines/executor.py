@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.document import Document, ErrorRecord, PipelineInfo, document_id_for
+from models.runtime import Device, Runtime
 from pipelines.config import PipelineConfig
 from pipelines.staging import stage_bundle
 from pipelines.workspace import Workspace
@@ -84,15 +85,14 @@ def _worker_main(
     password: str | None,
     root: str,
     run_id: str,
-    threads: int,
+    runtime: Runtime,
 ) -> None:
-    os.environ["FOLIO_THREADS"] = str(threads)
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # OpenMP inside libraries (not our models)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how a batch stops
     from pipelines.pipeline import Pipeline
 
     workspace = Workspace(Path(root))
-    pipeline = Pipeline(config, password=password)
+    pipeline = Pipeline(config, password=password, runtime=runtime)
     conn.send(("ready", None))
     while True:
         try:
@@ -162,12 +162,14 @@ class LocalExecutor:
         run_id: str,
         workers: int,
         password: str | None = None,
+        device: Device = "auto",
     ) -> None:
         self.config, self.workspace, self.run_id = config, workspace, run_id
         self.workers = max(1, workers)
         self.config_hash = config.config_hash()
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
-        self._args = (config, password, str(workspace.root), run_id, threads)
+        # Each worker gets its share of the cores: N workers never oversubscribe the machine.
+        runtime = Runtime(device=device, threads=max(1, (os.cpu_count() or 1) // self.workers))
+        self._args = (config, password, str(workspace.root), run_id, runtime)
         # spawn: model runtimes and their thread pools must not be inherited through fork.
         self._ctx = mp.get_context("spawn")
 

@@ -26,6 +26,7 @@ from extractors.document import (
 from extractors.ingest import IngestError, OpenedDocument, open_document
 from extractors.office.native import NativePage
 from extractors.stage import (
+    IMAGE,
     LINES,
     AnyStage,
     DocumentStage,
@@ -35,6 +36,7 @@ from extractors.stage import (
     StageError,
 )
 from models.assets import file_sha256
+from models.runtime import DEFAULT_RUNTIME, Runtime
 from pipelines.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
@@ -45,9 +47,14 @@ PAGE_CHUNK = 8  # pages rendered and held at once; bounds memory on long documen
 class Pipeline:
     """Stages built once per process and reused for every document."""
 
-    def __init__(self, config: PipelineConfig, password: str | None = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        password: str | None = None,
+        runtime: Runtime = DEFAULT_RUNTIME,
+    ) -> None:
         self.config = config
-        self.stages: list[AnyStage] = config.build_stages()
+        self.stages: list[AnyStage] = config.build_stages(runtime)
         self.config_hash = config.config_hash()
         self.stage_versions = config.stage_versions()
         self.ingest_options = config.ingest.model_copy(update={"password": password})
@@ -139,8 +146,14 @@ class Pipeline:
             failed: set[int] = set()
             for stage in page_stages:
                 alive = [ctx for ctx in contexts if ctx.page.index not in failed]
-                for batch_start in range(0, len(alive), max(1, stage.batch_size)):
-                    batch = alive[batch_start : batch_start + max(1, stage.batch_size)]
+                size = stage.pages_per_batch
+                for batch_start in range(0, len(alive), size):
+                    batch = alive[batch_start : batch_start + size]
+                    if IMAGE in stage.requires:
+                        # Pixels are made before a model stage, never inside it (its timing,
+                        # and on a GPU its batch, are the model's alone).
+                        failed |= _render_pages(stage, batch, document)
+                        batch = [ctx for ctx in batch if ctx.page.index not in failed]
                     with _timed(timings, stage.name):
                         failed |= _run_page_batch(stage, batch, document)
             for page, native, pictures in natives:
@@ -160,6 +173,22 @@ class Pipeline:
             except Exception as error:  # a document stage failing leaves the pages intact
                 logger.exception("stage %s failed on %s", stage.name, document.document_id)
                 document.errors.append(ErrorRecord(stage=stage.name, message=_message(error)))
+
+
+def _render_pages(stage: PageStage, batch: Sequence[PageContext], document: Document) -> set[int]:
+    """Render the pages `stage` will read; a page that cannot be rendered fails alone."""
+    failed: set[int] = set()
+    for ctx in batch:
+        if not stage.applies_to(ctx):
+            continue
+        try:
+            ctx.image  # noqa: B018  (renders and keeps the pixels)
+        except Exception as error:
+            document.errors.append(
+                ErrorRecord(stage="render", page=ctx.page.index, message=_message(error))
+            )
+            failed.add(ctx.page.index)
+    return failed
 
 
 def _run_page_batch(stage: PageStage, batch: Sequence[PageContext], document: Document) -> set[int]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from extractors.document import Line
 from extractors.stage import LINES, REGIONS, PageContext, PageStage, Region, StageOptions, register
+from models.runtime import DEFAULT_RUNTIME, Runtime
 
 CDLA_TO_BLOCK: dict[str, str] = {
     "text": "text",
@@ -311,8 +312,10 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
     Options: ClassVar[type[StageOptions]] = LayoutOptions
     batch_size: ClassVar[int] = 8
 
-    def __init__(self, options: LayoutOptions | None = None) -> None:
-        super().__init__(options)
+    def __init__(
+        self, options: LayoutOptions | None = None, runtime: Runtime = DEFAULT_RUNTIME
+    ) -> None:
+        super().__init__(options, runtime)
         self._model: Any = None
 
     @property
@@ -322,7 +325,9 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
 
             opts = self.options
             self._model = CdlaLayoutModel(
-                min_score=min(opts.score_threshold, 0.3), iou_threshold=opts.nms_iou
+                min_score=min(opts.score_threshold, 0.3),
+                iou_threshold=opts.nms_iou,
+                runtime=self.runtime,
             )
         return self._model
 

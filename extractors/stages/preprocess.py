@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from extractors.stage import PageContext, PageStage, StageOptions, register
+from extractors.stage import IMAGE, PageContext, PageStage, StageOptions, register
+from models.runtime import DEFAULT_RUNTIME, Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +126,15 @@ class OrientationStage(PageStage[OrientationOptions]):
 
     kind: ClassVar[str] = "preprocess.orientation"
     version: ClassVar[str] = "1"
+    requires: ClassVar[tuple[str, ...]] = (IMAGE,)
     produces: ClassVar[tuple[str, ...]] = ("page.rotation", "work_image")
     Options: ClassVar[type[StageOptions]] = OrientationOptions
     batch_size: ClassVar[int] = 16
 
-    def __init__(self, options: OrientationOptions | None = None) -> None:
-        super().__init__(options)
+    def __init__(
+        self, options: OrientationOptions | None = None, runtime: Runtime = DEFAULT_RUNTIME
+    ) -> None:
+        super().__init__(options, runtime)
         self._model: Any = None
 
     @property
@@ -139,7 +143,9 @@ class OrientationStage(PageStage[OrientationOptions]):
             from models.orientation import OrientationClassifier
 
             self._model = OrientationClassifier(
-                short_side=self.options.short_side, max_tiles=self.options.max_tiles
+                short_side=self.options.short_side,
+                max_tiles=self.options.max_tiles,
+                runtime=self.runtime,
             )
         return self._model
 
@@ -239,6 +245,7 @@ class DeskewStage(PageStage[DeskewOptions]):
 
     kind: ClassVar[str] = "preprocess.deskew"
     version: ClassVar[str] = "1"
+    requires: ClassVar[tuple[str, ...]] = (IMAGE,)
     produces: ClassVar[tuple[str, ...]] = ("page.skew", "work_image")
     Options: ClassVar[type[StageOptions]] = DeskewOptions
     batch_size: ClassVar[int] = 16

@@ -63,3 +63,36 @@ def test_text_layer_options_are_in_the_config_hash_and_its_version_recorded(
     assert base.stage_versions()["pdf"] == TEXT_LAYER_VERSION
     with pytest.raises(ValueError, match="word_gapp"):
         IngestOptions.model_validate({"text_layer": {"word_gapp": 1}})
+
+
+def test_batch_size_is_an_option_outside_the_config_hash(tmp_path: Path) -> None:
+    plain = load_profile(str(write_profile(tmp_path, "ocr.ppocr", "order.reading")))
+    path = tmp_path / "big.toml"
+    path.write_text(
+        'name = "t"\n[[stages]]\nkind = "ocr.ppocr"\noptions = { batch_size = 64 }\n'
+        '[[stages]]\nkind = "order.reading"\n'
+    )
+    big = load_profile(str(path))
+    assert big.build_stages()[0].pages_per_batch == 64
+    assert plain.build_stages()[0].pages_per_batch == 4  # the stage's own default
+    assert big.config_hash() == plain.config_hash()  # batching never changes a result
+
+
+def test_runtime_reaches_every_stage_explicitly() -> None:
+    from models.runtime import Runtime
+
+    runtime = Runtime(device="cpu", threads=1)
+    stages = load_profile("default").build_stages(runtime)
+    assert all(stage.runtime is runtime for stage in stages)
+    assert runtime.providers() == ["CPUExecutionProvider"]
+
+
+def test_cuda_without_a_gpu_fails_with_a_reason() -> None:
+    import onnxruntime as ort
+
+    from models.runtime import DeviceUnavailable, Runtime
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(DeviceUnavailable, match="no CUDA provider"):
+        Runtime(device="cuda").providers()
