@@ -38,6 +38,12 @@ class PipelineConfig(BaseModel):
     stall_timeout_s: float = Field(
         default=300.0, gt=0, description="limit on time without finishing a page (a runaway page)"
     )
+    documents_per_batch: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="documents whose pages may share a stage batch (one-page scans fill batches)",
+    )
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     stages: list[StageSpec]
 

@@ -1,10 +1,13 @@
 """The local executor: worker processes on one machine, each with its own pipeline.
 
-Each worker builds the stages once, then takes one file at a time, processes it and writes the
-result bundle into the workspace's staging area itself, so a finished document survives even a
-kill -9 of the batch. The parent only schedules: it enforces the per-document timeout (the worker
-is killed and replaced, the document recorded as failed) and turns a crashed worker (e.g. out of
-memory) into a failed document instead of a failed batch.
+Each worker builds the stages once, then takes a task of one or a few files (their pages share
+stage batches, `documents_per_batch` in the profile), processes them and writes each result
+bundle into the workspace's staging area itself, so a finished document survives even a kill -9
+of the batch. The parent only schedules: it enforces the per-document timeout (the worker is
+killed and replaced, the document recorded as failed) and turns a crashed worker (e.g. out of
+memory) into a failed document instead of a failed batch. When a task of several documents
+times out or crashes, its unfinished documents are retried one per task, so only the culprit
+fails.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -36,6 +39,7 @@ class Job:
     path: Path
     sha256: str
     stored_path: str
+    alone: bool = False  # retried after its shared task failed: never shares a task again
 
 
 @dataclass
@@ -96,16 +100,18 @@ def _worker_main(
     conn.send(("ready", None))
     while True:
         try:
-            job = conn.recv()
+            task: list[Job] | None = conn.recv()
         except EOFError:  # the parent is gone: stop after the last finished document
             return
-        if job is None:
+        if task is None:
             return
-        document = pipeline.process(
-            job.path, job.sha256, on_progress=lambda pages: conn.send(("progress", pages))
+        documents = pipeline.process_many(
+            [(job.path, job.sha256) for job in task],
+            on_progress=lambda position, pages: conn.send(("progress", (position, pages))),
         )
-        result_id = stage_bundle(workspace, document, run_id, job.stored_path)
-        conn.send(("done", _summary(job, result_id, document)))
+        for job, document in zip(task, documents, strict=True):
+            result_id = stage_bundle(workspace, document, run_id, job.stored_path)
+            conn.send(("done", _summary(job, result_id, document)))
 
 
 class _Worker:
@@ -117,18 +123,22 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
-        self.job: Job | None = None
+        self.jobs: list[Job] = []  # the task's documents not finished yet
         self.started = self.progressed = 0.0
 
-    def assign(self, job: Job) -> None:
-        self.job, self.started = job, time.monotonic()
+    def assign(self, task: list[Job]) -> None:
+        self.jobs, self.started = list(task), time.monotonic()
         self.progressed = self.started
-        self.conn.send(job)
+        self.conn.send(task)
+
+    def finished(self, job: Job) -> None:
+        self.jobs = [j for j in self.jobs if j != job]
+        self.started = time.monotonic()  # the next document's time limit starts now
 
     def overdue(self, timeout_s: float, stall_timeout_s: float) -> str | None:
-        """Why the current job must be stopped, if it must."""
+        """Why the current task must be stopped, if it must."""
         now = time.monotonic()
-        if self.job is None:
+        if not self.jobs:
             return None
         if now - self.started > timeout_s:
             return f"timed out after {timeout_s:g} s (timeout_s in the profile)"
@@ -180,18 +190,16 @@ class LocalExecutor:
         failed_starts = 0
         pool = [_Worker(self._ctx, self._args) for _ in range(min(self.workers, len(jobs)))]
         try:
-            while pending or any(w.job is not None for w in pool):
+            while pending or any(w.jobs for w in pool):
                 for worker in pool:
-                    if worker.ready and worker.job is None and pending:
-                        worker.assign(pending.pop())
+                    if worker.ready and not worker.jobs and pending:
+                        worker.assign(self._next_task(pending))
                 ready = wait(
                     [w.conn for w in pool] + [w.process.sentinel for w in pool], timeout=0.5
                 )
                 for index, worker in enumerate(pool):
-                    result = self._poll(worker, ready)
-                    if result is not None:
-                        yield result
-                    if not worker.process.is_alive() and (pending or worker.job is not None):
+                    yield from self._poll(worker, ready)
+                    if not worker.process.is_alive() and (pending or worker.jobs):
                         if not worker.ready:
                             failed_starts += 1
                             if failed_starts > MAX_FAILED_STARTS:
@@ -200,19 +208,19 @@ class LocalExecutor:
                                     f"({_crash_reason(worker.process.exitcode)}); "
                                     "run with -v to see why"
                                 )
-                        if worker.job is not None:  # died without answering
-                            code = worker.process.exitcode
-                            yield self._fail(worker.job, _crash_reason(code))
+                        unfinished = worker.jobs  # died without answering
+                        crash = _crash_reason(worker.process.exitcode)
                         worker.kill()
                         pool[index] = _Worker(self._ctx, self._args)
+                        if unfinished:
+                            yield from self._stopped(unfinished, crash, pending)
                     elif reason := worker.overdue(
                         self.config.timeout_s, self.config.stall_timeout_s
                     ):
-                        job = worker.job
-                        assert job is not None
+                        unfinished = worker.jobs
                         worker.kill()
                         pool[index] = _Worker(self._ctx, self._args)
-                        yield self._fail(job, reason)
+                        yield from self._stopped(unfinished, reason, pending)
                 if on_idle is not None:
                     on_idle()
         finally:
@@ -224,21 +232,51 @@ class LocalExecutor:
                 if worker.process.is_alive():
                     worker.kill()
 
-    def _poll(self, worker: _Worker, ready: list[Any]) -> JobResult | None:
+    def _poll(self, worker: _Worker, ready: list[Any]) -> list[JobResult]:
+        """Every message the worker has sent so far (a worker that died after finishing a
+        document must still be credited with it, so the pipe is drained, not read once)."""
+        results: list[JobResult] = []
         if worker.conn not in ready:
-            return None
+            return results
         try:
-            kind, payload = worker.conn.recv()
+            while worker.conn.poll():
+                kind, payload = worker.conn.recv()
+                if kind == "ready":
+                    worker.ready = True
+                elif kind == "progress":
+                    worker.progressed = time.monotonic()
+                else:
+                    worker.finished(payload.job)
+                    results.append(payload)
         except (EOFError, OSError):
-            return None
-        if kind == "ready":
-            worker.ready = True
-            return None
-        if kind == "progress":
-            worker.progressed = time.monotonic()
-            return None
-        worker.job = None
-        return payload
+            pass
+        return results
+
+    def _next_task(self, pending: list[Job]) -> list[Job]:
+        """The next documents for one worker: up to `documents_per_batch`, but never so many
+        that another worker would sit idle, and a retried document alone."""
+        share = -(-len(pending) // self.workers)  # ceil: every worker gets its part
+        size = max(1, min(self.config.documents_per_batch, share))
+        task: list[Job] = []
+        while pending and len(task) < size:
+            if pending[-1].alone and task:
+                break
+            task.append(pending.pop())
+            if task[-1].alone:
+                break
+        return task
+
+    def _stopped(
+        self, unfinished: list[Job], reason: str, pending: list[Job]
+    ) -> Iterator[JobResult]:
+        """A task stopped (timeout, crash): one document alone fails with the reason; several
+        go back in the queue one per task, so only the one to blame fails."""
+        if len(unfinished) == 1:
+            yield self._fail(unfinished[0], reason)
+            return
+        logger.warning("a shared task stopped (%s); retrying its %d documents one by one",
+                       reason, len(unfinished))  # fmt: skip
+        pending.extend(replace(job, alone=True) for job in reversed(unfinished))
 
     def _fail(self, job: Job, reason: str) -> JobResult:
         document = failed_document(job, self.config, self.config_hash, reason)

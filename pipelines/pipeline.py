@@ -1,9 +1,12 @@
-"""The pipeline: one input file in, one `Document` out, never an exception.
+"""The pipeline: input files in, one `Document` each out, never an exception.
 
-Pages are rendered lazily and flow through the page stages in batches (so a GPU stage sees many
-pages at once); document stages run after. A stage failing on a batch is retried page by page so
-one bad page makes the document `partial` instead of failing it; ingest errors make it `failed`
-with the reason. Timings per stage and the stage versions are recorded in `Document.pipeline`.
+Pages are rendered lazily and flow through the page stages in batches; the pages of several
+documents may share a batch (`process_many`), so a stream of one-page receipts still gives a GPU
+stage full batches. Document stages run once a document's last page is done. A stage failing
+on a batch is retried page by page so one bad page makes its document `partial` instead of
+failing it, and never touches the other documents of the batch; ingest errors make a document
+`failed` with the reason. Timings per stage and the stage versions are recorded in
+`Document.pipeline` (a batch's time is shared among its pages).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from extractors.document import (
     Status,
     document_id_for,
 )
-from extractors.ingest import IngestError, OpenedDocument, open_document
+from extractors.ingest import IngestError, OpenedDocument, SourcePage, open_document
 from extractors.office.native import NativePage
 from extractors.stage import (
     IMAGE,
@@ -42,6 +46,33 @@ from pipelines.config import PipelineConfig
 logger = logging.getLogger(__name__)
 
 PAGE_CHUNK = 8  # pages rendered and held at once; bounds memory on long documents
+# on_progress(position of the document in the call, pages of it done so far)
+ProgressHook = Callable[[int, int], None]
+
+
+@dataclass
+class _InFlight:
+    """A document between its first and last page."""
+
+    position: int
+    document: Document
+    opened: OpenedDocument | None
+    started: float
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    next_page: int = 0
+    pages_done: int = 0
+
+    @property
+    def page_count(self) -> int:
+        return self.opened.page_count if self.opened is not None else 0
+
+
+@dataclass
+class _Slot:
+    """A page context in a chunk, with the document it belongs to."""
+
+    ctx: PageContext
+    flight: _InFlight
 
 
 class Pipeline:
@@ -55,6 +86,7 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.stages: list[AnyStage] = config.build_stages(runtime)
+        self.page_stages = [s for s in self.stages if isinstance(s, PageStage)]
         self.config_hash = config.config_hash()
         self.stage_versions = config.stage_versions()
         self.ingest_options = config.ingest.model_copy(update={"password": password})
@@ -66,6 +98,28 @@ class Pipeline:
         on_progress: Callable[[int], None] | None = None,
     ) -> Document:
         """Process one file; `on_progress(pages_done)` is called as pages finish."""
+        hook = (lambda _, pages: on_progress(pages)) if on_progress is not None else None
+        return next(self.process_many([(path, sha256)], hook))
+
+    def process_many(
+        self,
+        items: Sequence[tuple[Path, str | None]],
+        on_progress: ProgressHook | None = None,
+    ) -> Iterator[Document]:
+        """Process several files, their pages sharing stage batches; yields each document as
+        soon as its last page (and its document stages) is done, in input order."""
+        flights = (self._start(position, path, sha) for position, (path, sha) in enumerate(items))
+        waiting: list[_InFlight] = []  # started, pages left to put in a chunk
+        for flight in flights:
+            waiting.append(flight)
+            while waiting and (self._pages_left(waiting) >= PAGE_CHUNK or not _more(flight, items)):
+                yield from self._run_chunk(waiting, on_progress)
+                if not waiting:
+                    break
+        while waiting:
+            yield from self._run_chunk(waiting, on_progress)
+
+    def _start(self, position: int, path: Path, sha256: str | None) -> _InFlight:
         started = time.perf_counter()
         sha = sha256 or file_sha256(path)
         document = Document(
@@ -81,87 +135,122 @@ class Pipeline:
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
-        timings: dict[str, float] = defaultdict(float)
+        flight = _InFlight(position, document, None, started)
         try:
-            with _timed(timings, "ingest"):
-                opened = open_document(path, self.ingest_options)
+            with _timed(flight.timings, "ingest"):
+                flight.opened = open_document(path, self.ingest_options)
+            document.media_type = flight.opened.media_type
         except IngestError as error:
             document.errors.append(ErrorRecord(stage="ingest", message=str(error)))
-        else:
-            try:
-                document.media_type = opened.media_type
-                self._run_pages(document, opened, timings, on_progress)
-            finally:
-                opened.close()
-            self._run_document_stages(document, timings)
+        return flight
+
+    @staticmethod
+    def _pages_left(waiting: Sequence[_InFlight]) -> int:
+        return sum(f.page_count - f.next_page for f in waiting)
+
+    def _run_chunk(
+        self, waiting: list[_InFlight], on_progress: ProgressHook | None
+    ) -> Iterator[Document]:
+        """Up to PAGE_CHUNK pages from the waiting documents through the page stages; then the
+        documents whose last page this was are finished and yielded."""
+        slots: list[_Slot] = []
+        natives: list[tuple[Page, NativePage, list[_Slot], _InFlight]] = []
+        room = PAGE_CHUNK
+        for flight in waiting:
+            if room <= 0:
+                break
+            take = min(room, flight.page_count - flight.next_page)
+            if take <= 0:
+                continue
+            assert flight.opened is not None
+            start = flight.next_page
+            with _timed(flight.timings, "ingest"):  # text layers are read when a page is touched
+                sources = list(flight.opened.pages[start : start + take])
+            flight.next_page += take
+            room -= take
+            for source in sources:
+                slots += self._page_slots(flight, source, natives)
+        self._run_page_stages(slots)
+        for page, native, pictures, _ in natives:
+            # Every picture keeps its place (apply pairs them with the page's images in order);
+            # one whose stages failed is empty, and its error is on the document.
+            native.apply(page, [s.ctx.page for s in pictures])
+        touched: dict[int, _InFlight] = {}
+        for slot in slots:
+            slot.ctx.release()
+            touched[id(slot.flight)] = slot.flight
+        for flight in touched.values():
+            flight.pages_done = flight.next_page
+            if on_progress is not None:
+                on_progress(flight.position, flight.pages_done)
+        while waiting and waiting[0].next_page >= waiting[0].page_count:
+            yield self._finish(waiting.pop(0))
+
+    def _page_slots(
+        self,
+        flight: _InFlight,
+        source: SourcePage,
+        natives: list[tuple[Page, NativePage, list[_Slot], _InFlight]],
+    ) -> list[_Slot]:
+        """The contexts one source page puts through the page stages (its pictures, for an
+        Office page)."""
+        document, timings = flight.document, flight.timings
+        page = Page(
+            id=f"p{source.index}",
+            index=source.index,
+            width=round(source.width, 2),
+            height=round(source.height, 2),
+            unit=source.unit,
+        )
+        document.pages.append(page)
+        if source.native is not None:
+            # Office page: its structure is native; only its pictures go through the page
+            # stages, each as a scanned image of its own.
+            pictures = [
+                _Slot(
+                    PageContext(document.document_id, p, _timed_render(r, flight.timings)), flight
+                )
+                for p, r in source.native.image_pages(source.index)
+            ]
+            natives.append((page, source.native, pictures, flight))
+            return pictures
+        ctx = PageContext(
+            document_id=document.document_id,
+            page=page,
+            render=_timed_render(source.render, timings),
+            text_layer_usable=source.text_layer_usable,
+        )
+        if source.text_layer_usable and source.text_lines is not None:
+            ctx.scratch[LINES] = list(source.text_lines)
+            page.text_source = "pdf"
+        return [_Slot(ctx, flight)]
+
+    def _run_page_stages(self, slots: list[_Slot]) -> None:
+        """Every page stage over the chunk in batches; a failed page leaves the later stages."""
+        failed: set[int] = set()
+        for stage in self.page_stages:
+            alive = [s for s in slots if id(s.ctx) not in failed]
+            size = stage.pages_per_batch
+            for batch_start in range(0, len(alive), size):
+                batch = alive[batch_start : batch_start + size]
+                if IMAGE in stage.requires:
+                    # Pixels are made before a model stage, never inside it (its timing, and on
+                    # a GPU its batch, are the model's alone).
+                    failed |= _render_pages(stage, batch)
+                    batch = [s for s in batch if id(s.ctx) not in failed]
+                with _shared_timing(batch, stage.name):
+                    failed |= _run_page_batch(stage, batch)
+
+    def _finish(self, flight: _InFlight) -> Document:
+        document = flight.document
+        if flight.opened is not None:
+            flight.opened.close()
+            self._run_document_stages(document, flight.timings)
         document.status = _status(document)
         assert document.pipeline is not None
-        document.pipeline.timings_ms = {k: round(v * 1000, 1) for k, v in timings.items()}
-        document.pipeline.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        document.pipeline.timings_ms = {k: round(v * 1000, 1) for k, v in flight.timings.items()}
+        document.pipeline.elapsed_ms = round((time.perf_counter() - flight.started) * 1000, 1)
         return document
-
-    def _run_pages(
-        self,
-        document: Document,
-        opened: OpenedDocument,
-        timings: dict[str, float],
-        on_progress: Callable[[int], None] | None,
-    ) -> None:
-        page_stages = [s for s in self.stages if isinstance(s, PageStage)]
-        for start in range(0, opened.page_count, PAGE_CHUNK):
-            contexts: list[PageContext] = []
-            natives: list[tuple[Page, NativePage, list[PageContext]]] = []
-            with _timed(timings, "ingest"):  # text layers are read when a page is first touched
-                sources = list(opened.pages[start : start + PAGE_CHUNK])
-            for source in sources:
-                page = Page(
-                    id=f"p{source.index}",
-                    index=source.index,
-                    width=round(source.width, 2),
-                    height=round(source.height, 2),
-                    unit=source.unit,
-                )
-                if source.native is not None:
-                    # Office page: its structure is native; only its pictures go through the
-                    # page stages, each as a scanned image of its own.
-                    pictures = [
-                        PageContext(document.document_id, p, _timed_render(render, timings))
-                        for p, render in source.native.image_pages(source.index)
-                    ]
-                    contexts += pictures
-                    natives.append((page, source.native, pictures))
-                    document.pages.append(page)
-                    continue
-                ctx = PageContext(
-                    document_id=document.document_id,
-                    page=page,
-                    render=_timed_render(source.render, timings),
-                    text_layer_usable=source.text_layer_usable,
-                )
-                if source.text_layer_usable and source.text_lines is not None:
-                    ctx.scratch[LINES] = list(source.text_lines)
-                    page.text_source = "pdf"
-                contexts.append(ctx)
-                document.pages.append(page)
-            failed: set[int] = set()
-            for stage in page_stages:
-                alive = [ctx for ctx in contexts if ctx.page.index not in failed]
-                size = stage.pages_per_batch
-                for batch_start in range(0, len(alive), size):
-                    batch = alive[batch_start : batch_start + size]
-                    if IMAGE in stage.requires:
-                        # Pixels are made before a model stage, never inside it (its timing,
-                        # and on a GPU its batch, are the model's alone).
-                        failed |= _render_pages(stage, batch, document)
-                        batch = [ctx for ctx in batch if ctx.page.index not in failed]
-                    with _timed(timings, stage.name):
-                        failed |= _run_page_batch(stage, batch, document)
-            for page, native, pictures in natives:
-                native.apply(page, [ctx.page for ctx in pictures if page.index not in failed])
-            for ctx in contexts:
-                ctx.release()
-            if on_progress is not None:
-                on_progress(len(document.pages))
 
     def _run_document_stages(self, document: Document, timings: dict[str, float]) -> None:
         for stage in self.stages:
@@ -175,49 +264,54 @@ class Pipeline:
                 document.errors.append(ErrorRecord(stage=stage.name, message=_message(error)))
 
 
-def _render_pages(stage: PageStage, batch: Sequence[PageContext], document: Document) -> set[int]:
+def _more(current: _InFlight, items: Sequence[object]) -> bool:
+    """Whether documents after `current` are still to be started."""
+    return current.position < len(items) - 1
+
+
+def _render_pages(stage: PageStage, batch: Sequence[_Slot]) -> set[int]:
     """Render the pages `stage` will read; a page that cannot be rendered fails alone."""
     failed: set[int] = set()
-    for ctx in batch:
-        if not stage.applies_to(ctx):
+    for slot in batch:
+        if not stage.applies_to(slot.ctx):
             continue
         try:
-            ctx.image  # noqa: B018  (renders and keeps the pixels)
+            slot.ctx.image  # noqa: B018  (renders and keeps the pixels)
         except Exception as error:
-            document.errors.append(
-                ErrorRecord(stage="render", page=ctx.page.index, message=_message(error))
-            )
-            failed.add(ctx.page.index)
+            _record_page_failure("render", slot, error)
+            failed.add(id(slot.ctx))
     return failed
 
 
-def _run_page_batch(stage: PageStage, batch: Sequence[PageContext], document: Document) -> set[int]:
+def _run_page_batch(stage: PageStage, batch: Sequence[_Slot]) -> set[int]:
     """Run a stage on a batch; on failure, retry page by page to isolate the bad page(s)."""
+    if not batch:
+        return set()
     try:
-        stage(batch)
+        stage([slot.ctx for slot in batch])
         return set()
     except Exception as error:
         if len(batch) == 1:
-            return {_record_page_failure(stage, batch[0], document, error)}
+            _record_page_failure(stage.name, batch[0], error)
+            return {id(batch[0].ctx)}
     failed: set[int] = set()
-    for ctx in batch:
+    for slot in batch:
         try:
-            stage([ctx])
+            stage([slot.ctx])
         except Exception as error:
-            failed.add(_record_page_failure(stage, ctx, document, error))
+            _record_page_failure(stage.name, slot, error)
+            failed.add(id(slot.ctx))
     return failed
 
 
-def _record_page_failure(
-    stage: AnyStage, ctx: PageContext, document: Document, error: Exception
-) -> int:
+def _record_page_failure(stage: str, slot: _Slot, error: Exception) -> None:
+    ctx = slot.ctx
     logger.warning(
-        "stage %s failed on %s page %d: %s", stage.name, ctx.document_id, ctx.page.index, error
+        "stage %s failed on %s page %d: %s", stage, ctx.document_id, ctx.page.index, error
     )
-    document.errors.append(
-        ErrorRecord(stage=stage.name, page=ctx.page.index, message=_message(error))
+    slot.flight.document.errors.append(
+        ErrorRecord(stage=stage, page=ctx.page.index, message=_message(error))
     )
-    return ctx.page.index
 
 
 def _message(error: BaseException) -> str:
@@ -239,7 +333,7 @@ def _status(document: Document) -> Status:
 
 
 def _timed_render(render: Callable[[], Image], timings: dict[str, float]) -> Callable[[], Image]:
-    """Pages render lazily inside the first stage that needs pixels; count that as `render`."""
+    """Pages render lazily in the first stage that needs pixels; count that as `render`."""
 
     def timed() -> Image:
         start = time.perf_counter()
@@ -265,3 +359,25 @@ class _timed:
         # Rendering triggered inside a stage is reported as `render`, not as that stage.
         rendered = self.timings["render"] - self.render_before
         self.timings[self.name] += time.perf_counter() - self.start - rendered
+
+
+class _shared_timing:
+    """A batch's wall time, less rendering inside it, shared equally among its pages."""
+
+    def __init__(self, batch: Sequence[_Slot], name: str) -> None:
+        self.flights = [slot.flight for slot in batch]
+        self.name = name
+
+    def _rendered(self) -> float:
+        return sum(f.timings["render"] for f in {id(f): f for f in self.flights}.values())
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+        self.render_before = self._rendered()
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.flights:
+            return
+        spent = time.perf_counter() - self.start - (self._rendered() - self.render_before)
+        for flight in self.flights:
+            flight.timings[self.name] += spent / len(self.flights)

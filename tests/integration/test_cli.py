@@ -226,3 +226,21 @@ def test_office_files_are_processed_and_unreadable_files_are_reported(tmp_path: 
     assert {"Region", "Q1", "2024", "merged note"} <= {c["text"] for c in cells}
     named = folio("run", str(inputs / "notes.txt"), "-w", str(workspace))
     assert "not a supported file type (detected: text/plain)" in named.stdout.replace("\n", "")
+
+
+def test_a_stalled_shared_task_blames_each_document_alone(tmp_path: Path) -> None:
+    profile = tmp_path / "slow.toml"
+    default = Path(__file__).resolve().parents[2] / "pipelines" / "profiles" / "default.toml"
+    stalling = default.read_text().replace("stall_timeout_s = 300", "stall_timeout_s = 0.05")
+    profile.write_text("documents_per_batch = 3\n" + stalling)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(3):
+        text_image([f"Page {i} takes longer than fifty milliseconds"], seed=i).save(
+            inputs / f"p{i}.png"
+        )
+    workspace = tmp_path / "ws"
+    folio("run", str(inputs), "-w", str(workspace), "--profile", str(profile), "--workers", "1")
+    docs = sql(workspace, "SELECT status, errors FROM documents")
+    assert len(docs) == 3  # each retried alone after the shared task stalled, each failed alone
+    assert all(d["status"] == "failed" and "no page finished" in str(d["errors"]) for d in docs)

@@ -81,3 +81,40 @@ def test_unknown_option_fails_at_load() -> None:
             name="t", stages=[StageSpec(kind="test.boom", options={"fail_pag": 1})]
         ).build_stages()
     assert load_profile("default").stages[0].kind == "preprocess.orientation"
+
+
+def test_pages_of_several_documents_share_batches(tmp_path: Path) -> None:
+    BoomStage.batches.clear()
+    paths = []
+    for i in range(6):  # six one-page receipts: batches of 4 and 2, not six batches of 1
+        path = tmp_path / f"r{i}.png"
+        text_image([f"receipt {i}"], seed=i).save(path)
+        paths.append(path)
+    documents = list(Pipeline(_config(fail_page=-1)).process_many([(p, None) for p in paths]))
+    assert BoomStage.batches == [4, 2]
+    assert [d.source_name for d in documents] == [p.name for p in paths]  # input order
+    assert all(d.status == "ok" and len(d.pages) == 1 for d in documents)
+    assert all(d.pipeline is not None and "test.boom" in d.pipeline.timings_ms for d in documents)
+
+
+def test_a_bad_page_or_file_in_a_shared_batch_fails_alone(tmp_path: Path) -> None:
+    BoomStage.batches.clear()
+    good = [tmp_path / "a.tif", tmp_path / "c.tif"]
+    _tiff(good[0], 3)
+    _tiff(good[1], 3)
+    broken = tmp_path / "b.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    progress: list[tuple[int, int]] = []
+    documents = list(
+        Pipeline(_config(fail_page=1)).process_many(
+            [(good[0], None), (broken, None), (good[1], None)],
+            on_progress=lambda position, pages: progress.append((position, pages)),
+        )
+    )
+    assert [d.status for d in documents] == ["partial", "failed", "partial"]
+    assert documents[1].errors[0].stage == "ingest"
+    # Page 1 of each TIFF fails; it is isolated, the other pages of the batch are read.
+    for document in (documents[0], documents[2]):
+        assert [(e.stage, e.page) for e in document.errors] == [("test.boom", 1)]
+        assert [len(list(p.lines())) for p in document.pages] == [1, 0, 1]
+    assert (0, 3) in progress and (2, 3) in progress
