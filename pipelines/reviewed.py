@@ -70,6 +70,7 @@ def apply_corrections(
                 page=row.get("page_index"),
                 bbox=value.get("bbox"),
                 source=REVIEW_SOURCE,
+                word_ids=[value["from"]] if "-w" in str(value.get("from") or "") else [],
             )
         )
     kept_fields = []

@@ -235,3 +235,17 @@ def test_exports_carry_the_reviewed_values_and_raw_on_request(
     words = pq.read_table(next(p for p in parquet if p.name == "words.parquet")).to_pylist()
     assert [(w["text"], w["corrected"]) for w in words] == [("total", True), ("12.50", False)]
     assert any(p.name == "correction_history.parquet" for p in parquet)
+
+
+def test_an_entity_added_from_a_word_names_that_word(workspace: Workspace) -> None:
+    _fix(workspace, target_type="entity", target_id="e-review-1", action="add",
+         new_value={"label": "total", "text": "12.50", "bbox": [0.3, 0.1, 0.45, 0.15],
+                    "from": "p0-w1"})  # fmt: skip
+    load_staged(workspace)
+    rows = query(
+        workspace, "SELECT entity_id, word_ids FROM reviewed_entities ORDER BY entity_id"
+    ).to_pylist()
+    assert rows == [
+        {"entity_id": "e-review-1", "word_ids": ["p0-w1"]},
+        {"entity_id": "e0", "word_ids": []},
+    ]
