@@ -219,11 +219,13 @@ def sql(
     output: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
 ) -> None:
     """Run a read-only SQL query (no file or network access)."""
+    from pipelines.loader import load_best_effort
     from pipelines.query import SqlRefused, run_user_sql
 
     if output not in ("table", "csv", "json"):
         _fail("--format must be table, csv or json")
     ws = Workspace.open(workspace)
+    load_best_effort(ws)  # what just finished, and schema upgrades; never waits on a batch
     try:
         result = run_user_sql(ws, statement)
     except SqlRefused as error:
