@@ -136,7 +136,8 @@ def ink_lines(gray: np.ndarray, min_height: int = 2) -> list[LineSpan]:
 def paragraph_starts(lines: Sequence[LineSpan], width: float) -> list[int]:
     """Indices of lines (after the first) that open a new paragraph, from typesetting evidence:
     - a gap clearly larger than the usual line gap (block paragraphs);
-    - a first-line indent (one to a few ems, with the next line back at the margin);
+    - a first-line indent (one to a few ems, with the next line back at the margin), or a line
+      left of the margin (the first line of a hanging-indent entry, as in bibliographies);
     - the previous line stopping well short of the measure (a paragraph's last line) while this
       one starts at the margin and is not itself short (a list of short lines stays one block).
     """
@@ -145,7 +146,7 @@ def paragraph_starts(lines: Sequence[LineSpan], width: float) -> list[int]:
     heights = np.array([b - t for t, b, _, _ in lines], np.float64)
     gaps = np.array([lines[i][0] - lines[i - 1][1] for i in range(1, len(lines))], np.float64)
     h, g = float(np.median(heights)), float(np.median(gaps))
-    left = float(np.percentile([ln[2] for ln in lines], 25))
+    left = float(np.median([ln[2] for ln in lines]))
     right = float(np.percentile([ln[3] for ln in lines], 75))
     measure = max(right - left, 1.0)
     if measure < 0.5 * width:  # not a column of running text (centred lines, a list of labels)
@@ -166,7 +167,8 @@ def paragraph_starts(lines: Sequence[LineSpan], width: float) -> list[int]:
         after_short = (
             lines[i - 1][3] < right - 0.3 * measure and at_margin(i) and (full(i) or gap > g)
         )
-        if blank or indented or after_short:
+        outdented = left - lines[i][2] >= 0.8 * h  # a hanging indent's first line
+        if blank or indented or after_short or outdented:
             starts.append(i)
     return starts
 
@@ -203,24 +205,54 @@ def text_coverage(region: Sequence[float], lines: Sequence[Line]) -> tuple[float
     return covered / area, (widths / count if count else 0.0), count
 
 
-def one_column(lines: Sequence[Line]) -> bool:
-    """No two lines side by side (overlapping vertically by more than a third of the smaller
-    height): no second column, no table cells, no margin notes. A few rows of a short label
-    beside its line (a heading number, a bullet) are allowed."""
-    boxes = sorted((ln.bbox for ln in lines), key=lambda b: b[1])
-    labelled = 0
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            if b[1] >= a[3]:
-                break
-            height = min(a[3] - a[1], b[3] - b[1])
-            if min(a[3], b[3]) - b[1] <= height / 3:
+def _rows(boxes: Sequence[Sequence[float]]) -> list[list[Sequence[float]]]:
+    """Line boxes grouped into rows: a box joins the row above when they overlap vertically by
+    more than a third of the smaller height."""
+    rows: list[list[Sequence[float]]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        if rows:
+            last = rows[-1][0]
+            overlap = min(last[3], box[3]) - max(last[1], box[1])
+            if overlap > min(last[3] - last[1], box[3] - box[1]) / 3:
+                rows[-1].append(box)
                 continue
-            left, right = (a, b) if a[0] < b[0] else (b, a)
-            if left[2] - left[0] > 4 * height or right[0] - left[2] > 4 * height:
-                return False
-            labelled += 1
-    return labelled <= max(2, len(boxes) // 10)
+        rows.append([box])
+    return rows
+
+
+def one_column(lines: Sequence[Line]) -> bool:
+    """One column of text: every row of side-by-side line pieces is one typeset line, and no
+    piece edge recurs at one place down the page (the columns of a table, a gutter).
+
+    A typeset line may come in pieces: a label (bullet, item or heading number) before its
+    line, or a justified line the text layer split at its widened spaces (all gaps alike and
+    under two line heights; table cells are spaced unevenly)."""
+    boxes = [ln.bbox for ln in lines]
+    if not boxes:
+        return True
+    measure = max(b[2] for b in boxes) - min(b[0] for b in boxes)
+    edges: list[tuple[float, float]] = []  # (x, line height): piece edges beside a gap
+    split_rows = 0
+    for row in _rows(boxes):
+        if len(row) == 1:
+            continue
+        row = sorted(row, key=lambda b: b[0])
+        height = float(np.median([b[3] - b[1] for b in row]))
+        gaps = [b[0] - a[2] for a, b in itertools.pairwise(row)]
+        label, rest = row[0][2] - row[0][0], row[1][2] - row[1][0]
+        if (
+            len(row) == 2
+            and gaps[0] <= 6 * height
+            and (label <= 1.5 * height or (label <= 4 * height and rest >= 0.3 * measure))
+        ):
+            continue  # a label and its line
+        if max(gaps) > 2 * height or (len(gaps) > 1 and max(gaps) - min(gaps) > 0.3 * height):
+            return False
+        split_rows += 1
+        for a, b in itertools.pairwise(row):
+            edges += [(a[2], height), (b[0], height)]
+    aligned = max(4, 0.5 * split_rows)
+    return not any(sum(abs(x - other) < 0.3 * h for other, _ in edges) >= aligned for x, h in edges)
 
 
 def ink_outside_lines(image: np.ndarray, lines: Sequence[Line], pad: int = 2) -> float:
@@ -244,10 +276,16 @@ def regions_from_lines(lines: Sequence[Line]) -> list[tuple[str, list[float]]]:
     """Regions of a one-column text page from its text layer alone: paragraphs (same evidence as
     `paragraph_starts`), lines set clearly larger than the body as titles, short groups isolated
     at the very top/bottom as header/footer, bibliography entries as references."""
-    ordered = sorted(lines, key=lambda ln: ln.bbox[1])
-    if not ordered:
+    if not lines:
         return []
-    spans = [(ln.bbox[1], ln.bbox[3], ln.bbox[0], ln.bbox[2]) for ln in ordered]
+    # A row of pieces ("[12]" and its entry, a split justified line) is one typeset line.
+    by_box = {id(ln.bbox): ln for ln in lines}
+    rows = [sorted(row, key=lambda b: b[0]) for row in _rows([ln.bbox for ln in lines])]
+    texts = [" ".join(by_box[id(b)].text for b in row) for row in rows]
+    spans = [
+        (min(b[1] for b in row), max(b[3] for b in row), row[0][0], max(b[2] for b in row))
+        for row in rows
+    ]
     body = float(np.median([b - t for t, b, _, _ in spans]))
     large = [b - t > 1.25 * body for t, b, _, _ in spans]
     width = max(r for *_, r in spans) - min(x for _, _, x, _ in spans)
@@ -261,7 +299,7 @@ def regions_from_lines(lines: Sequence[Line]) -> list[tuple[str, list[float]]]:
         x0 = min(spans[i][2] for i in group)
         x1 = max(spans[i][3] for i in group)
         y0, y1 = spans[group[0]][0], spans[group[-1]][1]
-        text = ordered[group[0]].text.strip()
+        text = texts[group[0]].strip()
         kind = "title" if large[group[0]] and len(group) <= 3 else "text"
         if kind == "text" and (in_references or _CITATION.match(text)):
             kind = "reference"

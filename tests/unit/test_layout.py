@@ -209,18 +209,33 @@ def _stacked(n: int, top: float = 0.1, height: float = 0.02, pitch: float = 0.03
     return [_line(i, [0.1, top + i * pitch, 0.9, top + i * pitch + height]) for i in range(n)]
 
 
-def test_one_column_allows_heading_numbers_not_columns_or_cells() -> None:
-    lines = _stacked(12)
+def test_one_column_allows_labels_and_split_lines_not_columns_or_cells() -> None:
+    lines = _stacked(12)  # line height 0.02 of the page
     assert one_column(lines)
     number = _line(99, [0.02, 0.1, 0.07, 0.12])  # "5.1." beside the first line
-    assert one_column([*lines, number])
+    bullets = [_line(300 + i, [0.07, ln.bbox[1], 0.08, ln.bbox[3]]) for i, ln in enumerate(lines)]
+    assert one_column([*lines, number]) and one_column(lines + bullets)
+    # a justified line the text layer split at its (equally) widened spaces
+    words = [_line(400 + i, [0.1 + 0.2 * i, 0.1, 0.27 + 0.2 * i, 0.12]) for i in range(4)]
+    assert one_column(words + lines[1:])
     second_column = [
         _line(100 + i, [0.55, ln.bbox[1], 0.9, ln.bbox[3]]) for i, ln in enumerate(lines)
     ]
     narrow = [ln.model_copy(update={"bbox": [0.1, ln.bbox[1], 0.45, ln.bbox[3]]}) for ln in lines]
     assert not one_column(narrow + second_column)
-    cells = [_line(200 + i, [0.02, ln.bbox[1], 0.06, ln.bbox[3]]) for i, ln in enumerate(lines)]
-    assert not one_column(lines + cells)  # a label on every row is a table column
+    # table rows: cells spaced unevenly, or one close gap at the same place on every row
+    cells = [
+        _line(200 + 3 * i + j, [x0, ln.bbox[1], x1, ln.bbox[3]])
+        for i, ln in enumerate(lines)
+        for j, (x0, x1) in enumerate([(0.1, 0.3), (0.32, 0.4), (0.45, 0.5)])
+    ]
+    assert not one_column(cells)
+    pairs = [
+        _line(500 + 2 * i + j, [x0, ln.bbox[1], x1, ln.bbox[3]])
+        for i, ln in enumerate(lines)
+        for j, (x0, x1) in enumerate([(0.1, 0.3), (0.33, 0.5)])
+    ]
+    assert not one_column(pairs)
 
 
 def _draw_lines(lines: list[Line], size: tuple[int, int] = (1000, 800)) -> np.ndarray:
@@ -270,6 +285,12 @@ def test_plain_text_pages_skip_the_detector() -> None:
     pictured.scratch[LINES] = lines
     assert not stage.plain_text(pictured)
     assert not CdlaLayoutStage(LayoutOptions(skip_plain_text_pages=False)).plain_text(ctx)
+
+
+def test_hanging_indent_entries_are_paragraphs() -> None:
+    # (top, bottom, left, right): three-line entries, first lines outdented
+    lines = [(30.0 * i, 30.0 * i + 20, 10.0 if i % 3 == 0 else 40.0, 390.0) for i in range(8)]
+    assert paragraph_starts(lines, 400) == [3, 6]
 
 
 def test_regions_from_lines_marks_a_bibliography() -> None:
