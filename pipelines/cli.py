@@ -321,13 +321,14 @@ def evaluate_layout_command(
     ] = False,
 ) -> None:
     """Layout accuracy: PubLayNet mAP@0.5 or DocBank token accuracy (vs the bare CDLA model)."""
-    from pipelines.evaluate_layout import detect_dataset, evaluate_layout
+    from pipelines.evaluate_layout import detect_dataset, evaluate_layout, stages_to_layout
 
     if not (dataset / split / "index.jsonl").is_file():
         _fail(f"{dataset / split} has no index.jsonl")
     try:
         detect_dataset(dataset)
         config = load_profile(profile)
+        stages_to_layout(config)
     except ValueError as error:  # ProfileError is a ValueError
         _fail(str(error))
     report = evaluate_layout(dataset, config, split, limit, baseline)

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -210,6 +210,15 @@ def _mapped(regions: Iterable[tuple[str, Sequence[float], float]], table: dict) 
     return out
 
 
+def stages_to_layout(config: PipelineConfig) -> list[PageStage[Any]]:
+    """The profile's page stages up to and including its (first) layout stage."""
+    stages = [s for s in config.build_stages() if isinstance(s, PageStage)]
+    layout = [i for i, s in enumerate(stages) if REGIONS in s.produces]
+    if not layout:
+        raise ValueError(f"profile {config.name!r} has no layout stage")
+    return stages[: layout[0] + 1]
+
+
 class LayoutRunner:
     """Runs a profile's page stages up to its layout stage, and the bare detector, on one file."""
 
@@ -217,11 +226,7 @@ class LayoutRunner:
         from models.layout_cdla import CdlaLayoutModel
 
         self.config = config
-        stages = [s for s in config.build_stages() if isinstance(s, PageStage)]
-        layout = [i for i, s in enumerate(stages) if REGIONS in s.produces]
-        if not layout:
-            raise ValueError(f"profile {config.name!r} has no layout stage")
-        self.stages = stages[: layout[0] + 1]
+        self.stages = stages_to_layout(config)
         self.bare = CdlaLayoutModel(min_score=0.5, iou_threshold=0.5)
 
     def context(self, path: Path) -> PageContext:
