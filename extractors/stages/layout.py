@@ -345,7 +345,7 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
     """Finds text/title/figure/table/... regions on every page with the CDLA detector."""
 
     kind: ClassVar[str] = "layout.cdla"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     produces: ClassVar[tuple[str, ...]] = (REGIONS,)
     Options: ClassVar[type[StageOptions]] = LayoutOptions
     batch_size: ClassVar[int] = 8
