@@ -356,3 +356,16 @@ def test_docx_list_numbers_resume_after_an_interruption(tmp_path: Path) -> None:
         ("list", "A bullet"),
         ("list", "3. Third"),
     ]
+
+
+def test_office_evaluation_counts_words_and_tables_not_markup() -> None:
+    from pipelines.evaluate_office import count_tables, markdown_words
+
+    reference = (
+        "## Title\n\n- [x] Done item\n\n<!-- image -->\n\n[link text](https://example.com/x)\n\n"
+        "| a | b |\n| - | - |\n| 1 | 2 |\n\ntext &lt;m:oMath&gt;\n\n| c |\n| - |\n"
+    )
+    words = markdown_words(reference)
+    assert words["title"] == 1 and words["done"] == 1 and words["link"] == 1
+    assert not {"x", "image", "https", "example"} & set(words) and words["omath"] == 1
+    assert count_tables(reference) == 2
