@@ -8,6 +8,7 @@ from rapidocr (pinned), but the sessions are ours: rapidocr never resolves or do
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ class Recognition:
     confidence: float
     char_probs: np.ndarray
     char_spans: np.ndarray
+    narrow: Recognition | None = None  # the reading without East Asian wide characters
 
 
 def _to_bgr(image: np.ndarray) -> np.ndarray:
@@ -60,14 +62,64 @@ def detection_size(height: int, width: int, max_side: int, min_side: int = 0) ->
     scale = min(1.0, max_side / max(height, width))
     if min_side and min(height, width) * scale < min_side:
         scale = min(min_side / min(height, width), max_side / max(height, width))
+    return scaled_size(height, width, scale)
+
+
+def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(h, w) of the image scaled by `scale`, rounded to multiples of 32 (the network's stride)."""
     h = max(32, round(height * scale / 32) * 32)
     w = max(32, round(width * scale / 32) * 32)
     return h, w
 
 
+def line_heights(quads: np.ndarray) -> np.ndarray:
+    """Each quad's extent across its text (the shorter pair of sides), in the quads' pixels."""
+    if len(quads) == 0:
+        return np.zeros(0, np.float32)
+    q = np.asarray(quads, dtype=np.float32).reshape(-1, 4, 2)
+    across = np.linalg.norm(q[:, 3] - q[:, 0], axis=1) + np.linalg.norm(q[:, 2] - q[:, 1], axis=1)
+    along = np.linalg.norm(q[:, 1] - q[:, 0], axis=1) + np.linalg.norm(q[:, 2] - q[:, 3], axis=1)
+    return np.minimum(across, along) / 2
+
+
+@dataclass(frozen=True)
+class TextScale:
+    """How the detector picks its resolution from the text it sees.
+
+    A first pass at most `probe_side` on the long side measures the median line height; the
+    page is then detected again at the scale that gives lines `line_height` pixels, bounded by
+    `max_upscale` and by `max_pixels` of detector input. Text size, not page size, is what DB
+    is sensitive to: one fixed long-side cap shrinks tall receipts and small print too far
+    while it wastes pixels on big, sparse print.
+    """
+
+    probe_side: int = 960
+    line_height: float = 32.0
+    max_upscale: float = 2.0
+    max_pixels: int = 2_500_000
+    min_lines: int = 3  # fewer lines than this say too little about the text size
+    tolerance: float = 1.25  # rescale only when the wanted scale differs by more than this
+
+    def scale_for(self, height: int, width: int, heights: np.ndarray) -> float | None:
+        """The scale for the second pass (image pixels -> detector pixels), or None when the
+        probe is already about right (or saw too few lines to tell)."""
+        probe = min(1.0, self.probe_side / max(height, width))
+        if len(heights) < self.min_lines:
+            return None
+        wanted = self.line_height / max(1.0, float(np.median(heights)))
+        budget = math.sqrt(self.max_pixels / (height * width))
+        scale = min(wanted, self.max_upscale, budget)
+        if max(scale / probe, probe / scale) < self.tolerance:
+            return None
+        return scale
+
+
 class PpOcrDetector:
-    """DB text-line detector. The input is resized so its long side is at most `max_side`
-    (speed and accuracy both hinge on it); quads come back in the input's pixels."""
+    """DB text-line detector; quads come back in the input's pixels.
+
+    Without `text_scale` the input is resized so its long side is at most `max_side` (and the
+    short side grown towards `min_side`); with it, the resolution follows the text size.
+    """
 
     def __init__(
         self,
@@ -79,11 +131,13 @@ class PpOcrDetector:
         unclip_ratio: float = 1.6,
         use_dilation: bool = True,
         max_candidates: int = 1000,
+        text_scale: TextScale | None = None,
     ) -> None:
         if max_side < 32 or max_side % 32:
             raise ValueError(f"max_side must be a positive multiple of 32, got {max_side}")
         self.session = session(model or model_path("ppocr_det"))
         self.max_side, self.min_side = max_side, min_side
+        self.text_scale = text_scale
         self.postprocess = DBPostProcess(
             thresh=thresh,
             box_thresh=box_thresh,
@@ -93,24 +147,50 @@ class PpOcrDetector:
             use_dilation=use_dilation,
         )
 
-    def preprocess(self, image: np.ndarray) -> np.ndarray:
+    def preprocess(self, image: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
         height, width = image.shape[:2]
-        h, w = detection_size(height, width, self.max_side, self.min_side)
+        h, w = size or detection_size(height, width, self.max_side, self.min_side)
         # INTER_AREA when shrinking: linear resampling of big scans aliases thin strokes away.
         interp = cv2.INTER_AREA if h * w < height * width else cv2.INTER_LINEAR
         resized = _to_bgr(cv2.resize(image, (w, h), interpolation=interp))
         tensor = (resized.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
         return tensor[np.newaxis]
 
-    def __call__(self, image: np.ndarray) -> Detection:
+    def detect_at(self, image: np.ndarray, size: tuple[int, int]) -> Detection:
+        """One detector pass with the input resized to `size` (h, w)."""
         height, width = image.shape[:2]
-        (prob,) = self.session.run(None, {"x": self.preprocess(image)})
+        (prob,) = self.session.run(None, {"x": self.preprocess(image, size)})
         boxes, scores = self.postprocess(prob, (height, width))
         if len(boxes) == 0:
             return Detection(np.zeros((0, 4, 2), np.float32), np.zeros(0, np.float32))
         quads = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
         order = np.lexsort((quads[:, 0, 0], quads[:, 0, 1]))  # top-to-bottom, then left
         return Detection(quads[order], np.asarray(scores, dtype=np.float32)[order])
+
+    def __call__(self, image: np.ndarray) -> Detection:
+        height, width = image.shape[:2]
+        if self.text_scale is None:
+            return self.detect_at(
+                image, detection_size(height, width, self.max_side, self.min_side)
+            )
+        probe = self.detect_at(image, detection_size(height, width, self.text_scale.probe_side))
+        scale = self.text_scale.scale_for(height, width, line_heights(probe.quads))
+        if scale is None:
+            return probe
+        return self.detect_at(image, scaled_size(height, width, scale))
+
+
+def pad_quad(quad: np.ndarray, pad: float) -> np.ndarray:
+    """The quad grown on every side by `pad` times its height (its extent across the text)."""
+    q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    if pad <= 0:
+        return q.astype(np.float32)
+    along = (q[1] - q[0] + q[2] - q[3]) / 2
+    across = (q[3] - q[0] + q[2] - q[1]) / 2
+    height = min(np.linalg.norm(along), np.linalg.norm(across))
+    u = along / max(1e-6, np.linalg.norm(along)) * pad * height
+    v = across / max(1e-6, np.linalg.norm(across)) * pad * height
+    return (q + np.array([-u - v, u - v, u + v, -u + v])).astype(np.float32)
 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +227,11 @@ class PpOcrRecognizer:
     Crops are sorted by aspect ratio so each batch pads little, resized to height 48 and padded
     on the right to the batch's widest crop (at least `min_width`: the model was trained on
     320-wide inputs and reads short crops better padded to that width, 0.048 vs 0.049 CER).
+
+    With `narrow_lines`, a line whose greedy reading holds East Asian wide characters (CJK,
+    kana, hangul, full-width forms) is also decoded without those classes (`Recognition.narrow`):
+    the model is Chinese-first, and in Latin text its stray wide characters are look-alike
+    errors ('：' for ':', '二' for '='). Which reading to keep needs the page: the caller picks.
     """
 
     def __init__(
@@ -155,12 +240,14 @@ class PpOcrRecognizer:
         batch_size: int = 16,
         min_width: int = 320,
         max_width_per_crop: int = 640,
+        narrow_lines: bool = True,
     ):
         self.session = session(model or model_path("ppocr_rec"))
         self.batch_size = max(1, batch_size)
         self.min_width = min_width
         self.max_width_per_crop = max_width_per_crop
         self.characters = self.read_characters(self.session.get_modelmeta().custom_metadata_map)
+        self.wide = wide_classes(self.characters) if narrow_lines else None
 
     @staticmethod
     def read_characters(metadata: dict[str, str]) -> list[str]:
@@ -218,6 +305,19 @@ class PpOcrRecognizer:
         `column_width` is how many crop pixels one CTC column covers.
         """
         best = probs.argmax(axis=1)
+        narrow = None
+        if self.wide is not None and self.wide[best].any():
+            narrow = self._greedy(np.where(self.wide, 0.0, probs), column_width, crop_width)
+        return self._greedy(probs, column_width, crop_width, narrow)
+
+    def _greedy(
+        self,
+        probs: np.ndarray,
+        column_width: float,
+        crop_width: int,
+        narrow: Recognition | None = None,
+    ) -> Recognition:
+        best = probs.argmax(axis=1)
         best_prob = probs[np.arange(len(best)), best]
         keep = best != 0
         keep[1:] &= best[1:] != best[:-1]
@@ -225,9 +325,18 @@ class PpOcrRecognizer:
         text = "".join(self.characters[k] for k in best[columns])
         char_probs = best_prob[columns].astype(np.float32)
         confidence = float(char_probs.mean()) if len(columns) else 0.0
-        return Recognition(
-            text, confidence, char_probs, char_spans(columns, column_width, crop_width)
-        )
+        spans = char_spans(columns, column_width, crop_width)
+        return Recognition(text, confidence, char_probs, spans, narrow)
+
+
+def is_wide(char: str) -> bool:
+    """East Asian wide or full-width (Unicode East_Asian_Width W or F): CJK, kana, hangul..."""
+    return any(unicodedata.east_asian_width(c) in "WF" for c in char)
+
+
+def wide_classes(characters: Sequence[str]) -> np.ndarray:
+    """Mask of the classes whose character is wide."""
+    return np.array([is_wide(char) for char in characters], dtype=bool)
 
 
 def char_spans(columns: np.ndarray, column_width: float, crop_width: int) -> np.ndarray:

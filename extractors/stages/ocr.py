@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 from pydantic import Field
@@ -19,22 +20,37 @@ from models.ppocr import (
     PpOcrDetector,
     PpOcrRecognizer,
     Recognition,
+    TextScale,
     crop_quad,
+    is_wide,
     map_points,
+    pad_quad,
 )
 
 SOURCE = "ocr.ppocr"
 
 
 class PpOcrOptions(StageOptions):
-    # Long-side cap of the detector input (multiple of 32): the main speed/accuracy knob.
+    # Detector resolution from the text size: a first pass at most det_probe_side on the long
+    # side measures the median line height, a second one runs at the scale that gives lines
+    # det_line_height pixels (at most det_max_upscale, at most det_max_pixels of input).
+    # det_line_height = 0 turns this off: one pass with the fixed caps below.
+    det_line_height: float = Field(default=32.0, ge=0)
+    det_probe_side: int = Field(default=960, ge=32, multiple_of=32)
+    det_max_pixels: int = Field(default=2_500_000, ge=32 * 32)
+    det_max_upscale: float = Field(default=2.0, ge=1.0)
+    # Fixed mode only: long-side cap of the detector input (multiple of 32).
     det_max_side: int = Field(default=960, ge=32, multiple_of=32)
-    # Small pages are enlarged until their short side reaches this (never past det_max_side).
+    # Fixed mode only: small pages are enlarged until their short side reaches this.
     det_min_side: int = Field(default=0, ge=0)
     det_thresh: float = Field(default=0.3, gt=0, lt=1)
     det_box_thresh: float = Field(default=0.5, gt=0, lt=1)
     det_unclip_ratio: float = Field(default=1.6, gt=0)
     rec_batch_size: int = Field(default=16, ge=1)
+    # Crops are taken this many line heights beyond the detected quad on every side.
+    rec_crop_pad: float = Field(default=0.0, ge=0, le=1)
+    # Lines read mostly in Latin letters are decoded without East Asian wide characters.
+    rec_narrow_lines: bool = True
     # Lines whose mean character probability is below this are dropped.
     text_score: float = Field(default=0.5, ge=0, le=1)
 
@@ -52,7 +68,7 @@ class OcrLine:
 @register
 class PpOcrStage(PageStage[PpOcrOptions]):
     kind = "ocr.ppocr"
-    version = "1"
+    version = "2"
     requires = ("image",)
     produces = ("lines", "words")
     batch_size = 4
@@ -67,11 +83,27 @@ class PpOcrStage(PageStage[PpOcrOptions]):
             thresh=o.det_thresh,
             box_thresh=o.det_box_thresh,
             unclip_ratio=o.det_unclip_ratio,
+            text_scale=self.text_scale,
+        )
+
+    @property
+    def text_scale(self) -> TextScale | None:
+        o = self.options
+        if not o.det_line_height:
+            return None
+        return TextScale(
+            probe_side=o.det_probe_side,
+            line_height=o.det_line_height,
+            max_upscale=o.det_max_upscale,
+            max_pixels=o.det_max_pixels,
         )
 
     @cached_property
     def recognizer(self) -> PpOcrRecognizer:
-        return PpOcrRecognizer(batch_size=self.options.rec_batch_size)
+        return PpOcrRecognizer(
+            batch_size=self.options.rec_batch_size,
+            narrow_lines=self.options.rec_narrow_lines,
+        )
 
     def applies_to(self, ctx: PageContext) -> bool:
         return not ctx.text_layer_usable
@@ -84,7 +116,7 @@ class PpOcrStage(PageStage[PpOcrOptions]):
             try:
                 detection = self.detector(image)
                 for quad in detection.quads:
-                    crop, homography = crop_quad(image, quad)
+                    crop, homography = crop_quad(image, pad_quad(quad, self.options.rec_crop_pad))
                     crops.append(crop)
                     owners.append((position, quad, homography))
             except Exception as error:
@@ -104,11 +136,11 @@ class PpOcrStage(PageStage[PpOcrOptions]):
         for ctx, ocr_lines in zip(batch, predictions, strict=True):
             lines: list[Line] = []
             n_words = 0
-            for ocr_line in ocr_lines:
-                rec = ocr_line.recognition
+            readings = page_readings([o.recognition for o in ocr_lines])
+            for ocr_line, rec in zip(ocr_lines, readings, strict=True):
                 if rec.confidence < self.options.text_score or not rec.text.strip():
                     continue
-                words = _words(ctx, ocr_line, first_id=n_words)
+                words = _words(ctx, ocr_line, rec, first_id=n_words)
                 n_words += len(words)
                 lines.append(
                     Line(
@@ -124,10 +156,29 @@ class PpOcrStage(PageStage[PpOcrOptions]):
             ctx.page.text_source = "ocr"
 
 
-def _words(ctx: PageContext, ocr_line: OcrLine, first_id: int) -> list[Word]:
+def _wide_letter(char: str) -> bool:
+    return char.isalpha() and is_wide(char)
+
+
+def _wide_run(text: str) -> bool:
+    """Two wide letters in a row: real CJK text, not a stray look-alike."""
+    return any(_wide_letter(a) and _wide_letter(b) for a, b in pairwise(text))
+
+
+def page_readings(recognitions: Sequence[Recognition]) -> list[Recognition]:
+    """The reading kept per line. On a page with more Latin than wide letters, a line takes its
+    reading without wide characters unless it holds a run of wide letters (a Chinese shop name
+    on a Malaysian receipt stays)."""
+    texts = [r.text for r in recognitions]
+    latin = sum(c.isascii() and c.isalpha() for t in texts for c in t)
+    if latin <= sum(_wide_letter(c) for t in texts for c in t):
+        return list(recognitions)
+    return [r.narrow if r.narrow is not None and not _wide_run(r.text) else r for r in recognitions]
+
+
+def _words(ctx: PageContext, ocr_line: OcrLine, rec: Recognition, first_id: int) -> list[Word]:
     """Split a line on spaces; a word's box is its characters' span across the full crop
     height, mapped back through the crop's homography into the page."""
-    rec = ocr_line.recognition
     words: list[Word] = []
     start = None
     for i, char in enumerate([*rec.text, " "]):

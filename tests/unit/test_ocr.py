@@ -10,13 +10,20 @@ from PIL import Image, ImageDraw, ImageFont
 
 from extractors.document import Line, Page
 from extractors.stage import LINES, PageContext, build_stage
-from extractors.stages.ocr import PpOcrStage
+from extractors.stages.ocr import PpOcrStage, page_readings
 from models.ppocr import (
+    PpOcrDetector,
     PpOcrRecognizer,
+    Recognition,
+    TextScale,
     char_spans,
     crop_quad,
     detection_size,
+    is_wide,
+    line_heights,
     map_points,
+    pad_quad,
+    wide_classes,
 )
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -172,6 +179,7 @@ def test_character_list_puts_blank_first_and_space_last() -> None:
 def test_ctc_greedy_decode_collapses_repeats_but_not_across_blanks() -> None:
     recognizer = PpOcrRecognizer.__new__(PpOcrRecognizer)
     recognizer.characters = ["", "a", "b", " "]
+    recognizer.wide = wide_classes(recognizer.characters)
     best = [1, 1, 0, 1, 2, 2, 0, 3, 2]  # a a _ a b b _ ' ' b -> "aab b"
     probs = np.full((len(best), 4), 0.05, np.float32)
     probs[np.arange(len(best)), best] = 0.85
@@ -210,3 +218,113 @@ def test_recognition_batches_shrink_for_long_lines() -> None:
     crops = short + long
     batches = list(recognizer._batches(crops, list(range(len(crops)))))
     assert batches == [[0, 1, 2, 3], [4, 5], [6], [7], [8]]
+
+
+def test_line_heights_measure_across_the_text_whatever_the_direction() -> None:
+    flat = [[0, 0], [100, 0], [100, 20], [0, 20]]
+    tall = [[0, 0], [10, 0], [10, 80], [0, 80]]  # vertical text: 10 px across
+    assert line_heights(np.array([flat, tall], np.float32)).tolist() == [20.0, 10.0]
+    assert line_heights(np.zeros((0, 4, 2), np.float32)).shape == (0,)
+
+
+def test_text_scale_puts_lines_at_the_wanted_height_within_limits() -> None:
+    policy = TextScale(probe_side=960, line_height=32, max_upscale=2.0, max_pixels=4_000_000)
+    ten = np.full(20, 10.0)
+    # 10 px lines want 3.2x; the upscale limit stops at 2x, the pixel budget lower still.
+    assert policy.scale_for(1000, 800, ten) == pytest.approx(2.0)
+    assert policy.scale_for(2000, 1600, ten) == pytest.approx(np.sqrt(4_000_000 / 3_200_000))
+    # 64 px lines on a page the probe did not shrink: halve it.
+    assert policy.scale_for(900, 600, np.full(20, 64.0)) == pytest.approx(0.5)
+    # Already about right at the probe's scale, or too few lines to tell: no second pass.
+    assert policy.scale_for(900, 600, np.full(20, 30.0)) is None
+    assert policy.scale_for(900, 600, np.full(2, 10.0)) is None
+
+
+def text_page(size: tuple[int, int], font_px: int, rows: int = 8) -> np.ndarray:
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), font_px) if FONT.exists() else ImageFont.load_default()
+    for row in range(rows):
+        draw.text((40, 40 + row * 3 * font_px), f"Item {row} costs 4{row}.50", "black", font)
+    return np.asarray(image)
+
+
+def detection_sizes(detector: PpOcrDetector, image: np.ndarray) -> list[tuple[int, int]]:
+    """The input sizes of each detector pass on `image`."""
+    sizes: list[tuple[int, int]] = []
+    detect_at = detector.detect_at
+
+    def spy(img: np.ndarray, size: tuple[int, int]):  # type: ignore[no-untyped-def]
+        sizes.append(size)
+        return detect_at(img, size)
+
+    detector.detect_at = spy  # type: ignore[method-assign]
+    detector(image)
+    return sizes
+
+
+def test_detector_resolution_follows_the_text_size() -> None:
+    detector = PpOcrDetector(text_scale=TextScale(line_height=32, max_pixels=4_000_000))
+    # Big print on a big page: the probe (960 px) sees right-sized lines and is kept.
+    assert detection_sizes(detector, text_page((1000, 1500), 40)) == [(960, 640)]
+    # Small print on a tall page: a second pass at the scale that makes the lines the probe
+    # measured 32 px tall, which finds every line again.
+    tall = text_page((700, 2400), 16)
+    probe, second = detection_sizes(detector, tall)
+    assert probe == (960, 288) and second[0] > 1.5 * probe[0]
+    measured = np.median(line_heights(detector.detect_at(tall, probe).quads))
+    assert second[0] / tall.shape[0] == pytest.approx(32 / measured, rel=0.05)
+    assert len(detector.detect_at(tall, second)) == 8
+
+
+def test_pad_quad_grows_every_side_by_a_share_of_the_height() -> None:
+    quad = np.array([[10, 20], [110, 20], [110, 40], [10, 40]], np.float32)
+    padded = pad_quad(quad, 0.25)  # 20 px tall: 5 px more on each side
+    assert padded.tolist() == [[5, 15], [115, 15], [115, 45], [5, 45]]
+    assert np.array_equal(pad_quad(quad, 0.0), quad)
+
+
+def test_wide_characters_are_east_asian_and_full_width_forms() -> None:
+    assert [is_wide(c) for c in "二：口Aa:=é"] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert wide_classes(["", "a", "中", "："]).tolist() == [False, False, True, True]
+
+
+def reading(text: str, narrow: str | None = None) -> Recognition:
+    empty = np.zeros(0, np.float32)
+    alt = None if narrow is None else reading(narrow)
+    return Recognition(text, 0.9, empty, np.zeros((0, 2), np.float32), alt)
+
+
+def test_decode_offers_a_reading_without_wide_characters() -> None:
+    recognizer = PpOcrRecognizer.__new__(PpOcrRecognizer)
+    recognizer.characters = ["", "N", "o", ":", "：", " "]
+    recognizer.wide = wide_classes(recognizer.characters)
+    probs = np.full((3, 6), 0.01, np.float32)
+    probs[0, 1], probs[1, 2] = 0.9, 0.9
+    probs[2, 4], probs[2, 3] = 0.6, 0.3  # the full-width colon wins, the ASCII one is next
+    rec = recognizer.decode(probs, column_width=8.0, crop_width=24)
+    assert rec.text == "No：" and rec.narrow is not None and rec.narrow.text == "No:"
+    assert rec.narrow.char_probs[-1] == pytest.approx(0.3)
+    assert recognizer.decode(probs[:2], 8.0, 16).narrow is None  # nothing wide: no second reading
+
+
+def test_latin_pages_take_the_readings_without_wide_characters() -> None:
+    latin = [reading("Bill no：C1-0170778", "Bill no:C1-0170778"), reading("二", "=")]
+    latin += [reading("TOTAL 15.00"), reading("海鲜楼 Restoran", "Restoran")]
+    assert [r.text for r in page_readings(latin)] == [
+        "Bill no:C1-0170778",
+        "=",
+        "TOTAL 15.00",
+        "海鲜楼 Restoran",  # a run of wide letters is real text, kept
+    ]
+    chinese = [reading("合计：15.00", "15.00"), reading("谢谢光临 A", "A")]
+    assert [r.text for r in page_readings(chinese)] == ["合计：15.00", "谢谢光临 A"]
