@@ -14,12 +14,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.batch import SUPPORTED_SUFFIXES
 from pipelines.config import load_profile
 from pipelines.workspace import Workspace, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+UPLOAD_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))  # what a folder scan takes, Office included
 MAX_UPLOAD_MB = 50
 
 

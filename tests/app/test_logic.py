@@ -131,6 +131,7 @@ def test_entity_relabel_and_stage_version() -> None:
 
 def test_upload_checks_and_copies(tmp_path: Path) -> None:
     assert check_upload("a.pdf", 10) is None
+    assert check_upload("Report.DOCX", 10) is None and check_upload("b.xlsx", 10) is None
     assert "not supported" in (check_upload("a.exe", 10) or "")
     assert "empty" in (check_upload("a.png", 0) or "")
     assert "limit" in (check_upload("a.png", 60 * 1024 * 1024) or "")

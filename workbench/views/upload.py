@@ -11,7 +11,7 @@ ws = resources.workspace()
 registry = resources.job_registry()
 st.title("Upload")
 st.caption(
-    f"PDF or images ({', '.join(s.lstrip('.') for s in UPLOAD_SUFFIXES)}), up to "
+    f"PDFs, images or Office files ({', '.join(s.lstrip('.') for s in UPLOAD_SUFFIXES)}), up to "
     f"{MAX_UPLOAD_MB} MB each. They are processed in the background and appear in the "
     "Documents queue as they finish."
 )
