@@ -12,14 +12,16 @@ from extractors.stages.layout import (
     Candidate,
     CdlaLayoutStage,
     LayoutOptions,
+    suppress_overlaps,
+    text_coverage,
+)
+from extractors.stages.layout_lines import (
     ink_lines,
     ink_outside_lines,
     one_column,
     paragraph_starts,
     regions_from_lines,
     split_paragraphs,
-    suppress_overlaps,
-    text_coverage,
 )
 from models.layout_cdla import CDLA_LABELS, CdlaLayoutModel, LayoutDetections
 from tests.unit.synthetic_pages import two_column_page
