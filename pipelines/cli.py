@@ -274,10 +274,15 @@ DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="dataset folder, e.g. ../shared/datasets/sroie")],
     profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
-    split: Annotated[str, typer.Option(help="split folder inside the dataset")] = "dev",
+    split: Annotated[
+        list[str] | None,
+        typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
     limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="write per-page scores")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="write per-page scores (split name appended)")
+    ] = None,
     baseline: Annotated[
         bool, typer.Option(help="also score plain rapidocr.RapidOCR on the same pages")
     ] = False,
@@ -287,25 +292,30 @@ def evaluate(
 
     from pipelines.evaluate import evaluate_ocr, evaluate_rapidocr_baseline, write_scores_csv
 
-    if not (dataset / split / "index.jsonl").is_file():
-        _fail(f"{dataset / split} has no index.jsonl")
-    scores = evaluate_ocr(dataset, load_profile(profile), split, workers, limit)
-    if csv_out:
-        write_scores_csv(scores, csv_out)
-    values = [s.cer for s in scores]
-    not_ok = [s for s in scores if s.status != "ok"]
-    console.print(
-        f"{dataset.name}/{split} profile={profile}: {len(scores)} pages, "
-        f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
-        + (f", {len(not_ok)} not ok" if not_ok else "")
-    )
-    if baseline:
-        base = [s.cer for s in evaluate_rapidocr_baseline(dataset, split, limit)]
-        better = sum(f < b for f, b in zip(values, base, strict=True))
+    splits = split or ["dev"]
+    for name in splits:
+        if not (dataset / name / "index.jsonl").is_file():
+            _fail(f"{dataset / name} has no index.jsonl")
+    for name in splits:
+        scores = evaluate_ocr(dataset, load_profile(profile), name, workers, limit)
+        if csv_out:
+            suffix = f"-{name}{csv_out.suffix}" if len(splits) > 1 else csv_out.suffix
+            write_scores_csv(scores, csv_out.with_name(csv_out.stem + suffix))
+        values = [s.cer for s in scores]
+        not_ok = [s for s in scores if s.status != "ok"]
         console.print(
-            f"{dataset.name}/{split} plain rapidocr: mean page CER {fmean(base):.4f}, "
-            f"median {median(base):.4f}; folio better on {better}/{len(base)} pages"
+            f"{dataset.name}/{name} profile={profile}: {len(scores)} pages, "
+            f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
+            + (f", {len(not_ok)} not ok" if not_ok else "")
         )
+        if baseline:
+            base = [s.cer for s in evaluate_rapidocr_baseline(dataset, name, limit)]
+            better = sum(f < b for f, b in zip(values, base, strict=True))
+            console.print(
+                f"{dataset.name}/{name} plain rapidocr: mean page CER {fmean(base):.4f}, "
+                f"median {median(base):.4f}; folio better on {better}/{len(base)} pages, "
+                f"folio / plain {fmean(values) / max(1e-9, fmean(base)):.3f}"
+            )
 
 
 @app.command("evaluate-layout")
