@@ -145,7 +145,7 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
     """Finds text/title/figure/table/... regions on every page with the CDLA detector."""
 
     kind: ClassVar[str] = "layout.cdla"
-    version: ClassVar[str] = "4"
+    version: ClassVar[str] = "5"
     produces: ClassVar[tuple[str, ...]] = (REGIONS,)
     Options: ClassVar[type[StageOptions]] = LayoutOptions
     batch_size: ClassVar[int] = 8

@@ -199,6 +199,10 @@ def regions_from_lines(lines: Sequence[Line]) -> list[tuple[str, list[float]]]:
     large = [b - t > 1.25 * body for t, b, _, _ in spans]
     width = max(r for *_, r in spans) - min(x for _, _, x, _ in spans)
     starts = set(paragraph_starts(spans, width))
+    # the lines of one multi-line title sit tight; indents and short lines there mean nothing
+    starts -= {
+        i for i in starts if large[i] and large[i - 1] and spans[i][0] - spans[i - 1][1] < body / 2
+    }
     starts |= {i for i in range(1, len(spans)) if large[i] != large[i - 1]}
     cuts = [0, *sorted(starts), len(spans)]
     groups = [list(range(a, b)) for a, b in itertools.pairwise(cuts)]

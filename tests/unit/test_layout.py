@@ -305,3 +305,10 @@ def test_regions_from_lines_marks_a_bibliography() -> None:
     assert kinds[0] == "text" and set(kinds[1:]) == {"reference"}
     cited = [Line(id="c", text="[3] Cited entry", bbox=[0.1, 0.5, 0.9, 0.52])]
     assert [kind for kind, _ in regions_from_lines(cited)] == ["reference"]
+
+
+def test_a_two_line_title_is_one_region() -> None:
+    title = [_line(0, [0.1, 0.05, 0.8, 0.09]), _line(1, [0.2, 0.092, 0.5, 0.132])]  # indented
+    regions = regions_from_lines([*title, *_stacked(6, top=0.2)])
+    assert [kind for kind, _ in regions] == ["title", "text"]
+    assert regions[0][1] == pytest.approx([0.1, 0.05, 0.8, 0.132])
