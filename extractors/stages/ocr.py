@@ -47,9 +47,11 @@ class PpOcrOptions(StageOptions):
     det_box_thresh: float = Field(default=0.5, gt=0, lt=1)
     det_unclip_ratio: float = Field(default=1.6, gt=0)
     rec_batch_size: int = Field(default=16, ge=1)
-    # Crops are taken this many line heights beyond the detected quad on every side.
+    # Crops are taken this many line heights beyond the detected quad on every side (0.15 gave
+    # the same CER as 0 on 70 dev/train pages: off by default).
     rec_crop_pad: float = Field(default=0.0, ge=0, le=1)
-    # Lines read mostly in Latin letters are decoded without East Asian wide characters.
+    # On pages with more Latin than East Asian wide letters, lines keep the reading without
+    # stray wide characters ('：' for ':', '二' for '='); runs of wide letters stay as read.
     rec_narrow_lines: bool = True
     # Lines whose mean character probability is below this are dropped.
     text_score: float = Field(default=0.5, ge=0, le=1)
