@@ -18,7 +18,7 @@ import numpy as np
 from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
 from models.assets import model_path
-from models.runtime import session
+from models.runtime import DEFAULT_RUNTIME, Runtime, session
 
 REC_HEIGHT = 48  # the recognition model's fixed input height
 TALL_CROP_RATIO = 1.5  # crops at least this much taller than wide are read rotated (as PaddleOCR)
@@ -134,10 +134,11 @@ class PpOcrDetector:
         use_dilation: bool = True,
         max_candidates: int = 1000,
         text_scale: TextScale | None = None,
+        runtime: Runtime = DEFAULT_RUNTIME,
     ) -> None:
         if max_side < 32 or max_side % 32:
             raise ValueError(f"max_side must be a positive multiple of 32, got {max_side}")
-        self.session = session(model or model_path("ppocr_det"))
+        self.session = session(model or model_path("ppocr_det"), runtime)
         self.max_side, self.min_side = max_side, min_side
         self.text_scale = text_scale
         self.postprocess = DBPostProcess(
@@ -243,8 +244,9 @@ class PpOcrRecognizer:
         min_width: int = 320,
         max_width_per_crop: int = 640,
         narrow_lines: bool = True,
+        runtime: Runtime = DEFAULT_RUNTIME,
     ):
-        self.session = session(model or model_path("ppocr_rec"))
+        self.session = session(model or model_path("ppocr_rec"), runtime)
         self.batch_size = max(1, batch_size)
         self.min_width = min_width
         self.max_width_per_crop = max_width_per_crop

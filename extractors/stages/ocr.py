@@ -86,6 +86,7 @@ class PpOcrStage(PageStage[PpOcrOptions]):
             box_thresh=o.det_box_thresh,
             unclip_ratio=o.det_unclip_ratio,
             text_scale=self.text_scale,
+            runtime=self.runtime,
         )
 
     @property
@@ -105,6 +106,7 @@ class PpOcrStage(PageStage[PpOcrOptions]):
         return PpOcrRecognizer(
             batch_size=self.options.rec_batch_size,
             narrow_lines=self.options.rec_narrow_lines,
+            runtime=self.runtime,
         )
 
     def applies_to(self, ctx: PageContext) -> bool:

@@ -96,3 +96,21 @@ def test_cuda_without_a_gpu_fails_with_a_reason() -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(DeviceUnavailable, match="no CUDA provider"):
         Runtime(device="cuda").providers()
+
+
+def test_the_runtime_threads_reach_every_model_session() -> None:
+    """Workers get cores/workers threads each; a model that ignored it would oversubscribe."""
+    from extractors.stage import build_stage
+    from models.runtime import Runtime
+
+    runtime = Runtime(device="cpu", threads=3)  # not what a default (every core) would give
+    ocr = build_stage("ocr.ppocr", runtime=runtime)
+    orientation = build_stage("preprocess.orientation", runtime=runtime)
+    layout = build_stage("layout.cdla", runtime=runtime)
+    sessions = [
+        ocr.detector.session,  # type: ignore[attr-defined]
+        ocr.recognizer.session,  # type: ignore[attr-defined]
+        orientation.model.session,  # type: ignore[attr-defined]
+        layout.model.session,  # type: ignore[attr-defined]
+    ]
+    assert [s.get_session_options().intra_op_num_threads for s in sessions] == [3, 3, 3, 3]
