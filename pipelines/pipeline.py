@@ -59,8 +59,7 @@ class _InFlight:
     opened: OpenedDocument | None
     started: float
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    next_page: int = 0
-    pages_done: int = 0
+    next_page: int = 0  # pages before it have been through the page stages
 
     @property
     def page_count(self) -> int:
@@ -112,12 +111,9 @@ class Pipeline:
         waiting: list[_InFlight] = []  # started, pages left to put in a chunk
         for flight in flights:
             waiting.append(flight)
-            while waiting and (self._pages_left(waiting) >= PAGE_CHUNK or not _more(flight, items)):
+            last = flight.position == len(items) - 1
+            while waiting and (last or self._pages_left(waiting) >= PAGE_CHUNK):
                 yield from self._run_chunk(waiting, on_progress)
-                if not waiting:
-                    break
-        while waiting:
-            yield from self._run_chunk(waiting, on_progress)
 
     def _start(self, position: int, path: Path, sha256: str | None) -> _InFlight:
         started = time.perf_counter()
@@ -155,6 +151,7 @@ class Pipeline:
         documents whose last page this was are finished and yielded."""
         slots: list[_Slot] = []
         natives: list[tuple[Page, NativePage, list[_Slot], _InFlight]] = []
+        taken: list[_InFlight] = []
         room = PAGE_CHUNK
         for flight in waiting:
             if room <= 0:
@@ -168,6 +165,7 @@ class Pipeline:
                 sources = list(flight.opened.pages[start : start + take])
             flight.next_page += take
             room -= take
+            taken.append(flight)
             for source in sources:
                 slots += self._page_slots(flight, source, natives)
         self._run_page_stages(slots)
@@ -175,14 +173,11 @@ class Pipeline:
             # Every picture keeps its place (apply pairs them with the page's images in order);
             # one whose stages failed is empty, and its error is on the document.
             native.apply(page, [s.ctx.page for s in pictures])
-        touched: dict[int, _InFlight] = {}
         for slot in slots:
             slot.ctx.release()
-            touched[id(slot.flight)] = slot.flight
-        for flight in touched.values():
-            flight.pages_done = flight.next_page
-            if on_progress is not None:
-                on_progress(flight.position, flight.pages_done)
+        if on_progress is not None:  # every document with pages in the chunk, pictures or not
+            for flight in taken:
+                on_progress(flight.position, flight.next_page)
         while waiting and waiting[0].next_page >= waiting[0].page_count:
             yield self._finish(waiting.pop(0))
 
@@ -262,11 +257,6 @@ class Pipeline:
             except Exception as error:  # a document stage failing leaves the pages intact
                 logger.exception("stage %s failed on %s", stage.name, document.document_id)
                 document.errors.append(ErrorRecord(stage=stage.name, message=_message(error)))
-
-
-def _more(current: _InFlight, items: Sequence[object]) -> bool:
-    """Whether documents after `current` are still to be started."""
-    return current.position < len(items) - 1
 
 
 def _render_pages(stage: PageStage, batch: Sequence[_Slot]) -> set[int]:

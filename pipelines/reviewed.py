@@ -17,6 +17,7 @@ from pipelines.workspace import Workspace
 
 REVIEW_SOURCE = "review"
 Key = tuple[str, str]  # (target_type, target_id)
+Changes = dict[Key, tuple[str | None, Any]]  # the latest (action, new value) per element
 
 
 def reviewed_document(workspace: Workspace, document: Document) -> Document:
@@ -40,7 +41,7 @@ def apply_corrections(
     document: Document, latest: Iterable[dict[str, Any]], added_entities: Iterable[dict[str, Any]]
 ) -> Document:
     """Pure function behind `reviewed_document` (rows as the views return them)."""
-    changes: dict[Key, tuple[str | None, Any]] = {
+    changes: Changes = {
         (row["target_type"], row["target_id"]): (row["action"], _value(row["new_value"]))
         for row in latest
     }
@@ -75,9 +76,7 @@ def apply_corrections(
         )
     kept_fields = []
     for doc_field in reviewed.fields:
-        action, value = changes.get(("field", doc_field.id)) or changes.get(
-            ("field", doc_field.name), (None, None)
-        )
+        action, value = _change(changes, "field", doc_field.id, doc_field.name)
         if action == "delete":
             continue
         if action == "edit":
@@ -88,7 +87,7 @@ def apply_corrections(
     return reviewed
 
 
-def _apply_to_page(page: Page, changes: dict[Key, tuple[str | None, Any]]) -> None:
+def _apply_to_page(page: Page, changes: Changes) -> None:
     for block in page.blocks:
         kept_lines: list[Line] = []
         for line in block.lines:
@@ -118,14 +117,21 @@ def _apply_to_page(page: Page, changes: dict[Key, tuple[str | None, Any]]) -> No
     for table in page.tables:
         for cell in table.cells:
             legacy_id = f"{table.id}:{cell.row}:{cell.col}"
-            action, value = changes.get(("cell", cell.id)) or changes.get(
-                ("cell", legacy_id), (None, None)
-            )
+            action, value = _change(changes, "cell", cell.id, legacy_id)
             if action == "edit" and value is not None:
                 cell.text = str(value)
                 cell.confidence = 1.0
             elif action == "delete":
                 cell.text = ""
+
+
+def _change(changes: Changes, target_type: str, *ids: str) -> tuple[str | None, Any]:
+    """The correction in force for the first of an element's ids that has one (current id
+    first, then the id round 1 corrections used)."""
+    for target_id in ids:
+        if (target_type, target_id) in changes:
+            return changes[(target_type, target_id)]
+    return None, None
 
 
 def _mark(element: Any) -> None:

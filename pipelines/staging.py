@@ -117,9 +117,7 @@ class StagingArea:
         """The entry's payload, or None when it vanished (loaded meanwhile) or does not parse."""
         try:
             payload = json.loads(entry.path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except ValueError:
+        except (FileNotFoundError, ValueError):
             return None
         return payload if isinstance(payload, dict) else None
 
