@@ -59,12 +59,14 @@ class Region:
 # Keys of PageContext.scratch shared between stages (the contract between them):
 LINES = "lines"  # list[document.Line]: text lines with words, from the PDF text layer or OCR
 REGIONS = "regions"  # list[Region]: layout regions; the reading-order stage turns both into blocks
+RULINGS = "rulings"  # list[extractors.rulings.Ruling]: vector lines of a PDF page (from ingest)
 # Scratch is dropped when a page's stages are done: what no later stage reads is lost.
-SCRATCH = frozenset({LINES, REGIONS})
+SCRATCH = frozenset({LINES, REGIONS, RULINGS})
 # What `requires`/`produces`/`uses` name besides the scratch keys:
 IMAGE = "image"  # the page's pixels (ingest renders them on demand)
 BLOCKS = "page.blocks"  # the page's ordered blocks: the text a document keeps
-INGEST_PROVIDES = frozenset({IMAGE})
+TABLES = "page.tables"  # the page's tables with their cells (and the table blocks they fill)
+INGEST_PROVIDES = frozenset({IMAGE, RULINGS})
 
 
 @dataclass

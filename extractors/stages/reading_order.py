@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from extractors.document import BLOCK_KINDS, Block, Line, Word
+from extractors.geometry import Box
+from extractors.geometry import area as _area
+from extractors.geometry import as_box as _box
+from extractors.geometry import intersection as _inter
+from extractors.geometry import union as _union
 from extractors.stage import (
     BLOCKS,
     LINES,
@@ -25,30 +30,8 @@ from extractors.stage import (
 )
 from extractors.stages.layout import text_coverage
 
-Box = tuple[float, float, float, float]
 # Regions that stand for something on the page even when no text line falls inside them.
 _KEEP_EMPTY = frozenset({"figure", "table", "equation"})
-
-
-def _box(values: Sequence[float]) -> Box:
-    return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
-
-
-def _area(b: Box) -> float:
-    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-
-
-def _inter(a: Box, b: Box) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
-def _union(boxes: Sequence[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 @dataclass
