@@ -3,8 +3,9 @@
 `Document > Page > Block > Line > Word`, `Page.tables > Cell`, plus document-level entities,
 fields and relations that refer to element ids. Boxes are `[x0, y0, x1, y1]` relative to the
 page as the input file presents it (0..1, origin top-left). The JSON form of `Document` is the
-export contract `folio.document/2` (see docs/document-schema.md); change it only by bumping
-`SCHEMA_VERSION`. Version 1 documents still load (version 2 only added element ids).
+export contract `folio.document/3` (see docs/document-schema.md); change it only by bumping
+`SCHEMA_VERSION`. Versions 1 and 2 still load (2 added element ids, 3 tables that continue across
+pages).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION: Literal["folio.document/2"] = "folio.document/2"
-READABLE_SCHEMAS = ("folio.document/1", SCHEMA_VERSION)
+SCHEMA_VERSION: Literal["folio.document/3"] = "folio.document/3"
+READABLE_SCHEMAS = ("folio.document/1", "folio.document/2", SCHEMA_VERSION)
 
 BBox = list[float]
 BlockKind = Literal[
@@ -118,6 +119,10 @@ class Table(_Boxed):
     n_rows: int
     n_cols: int
     cells: list[Cell] = Field(default_factory=list)
+    # A table that goes on from the previous page: the id of the part it continues (the first
+    # part's id names the logical table) and how many of its leading rows repeat that header.
+    continues: str | None = None
+    repeated_header_rows: int = 0
 
 
 class Page(_Model):
@@ -194,7 +199,7 @@ class PipelineInfo(_Model):
 
 
 class Document(_Model):
-    schema_: Literal["folio.document/2"] = Field(default=SCHEMA_VERSION, alias="schema")
+    schema_: Literal["folio.document/3"] = Field(default=SCHEMA_VERSION, alias="schema")
     document_id: str
     source_name: str
     source_path: str
@@ -215,7 +220,8 @@ class Document(_Model):
     @field_validator("schema_", mode="before")
     @classmethod
     def _upgrade(cls, value: object) -> object:
-        # Version 2 only added element ids (filled in below), so a version 1 document upgrades.
+        # Later versions only added fields with defaults (element ids, filled in below; table
+        # continuation), so an older document upgrades as it is.
         return SCHEMA_VERSION if value in READABLE_SCHEMAS else value
 
     @model_validator(mode="after")

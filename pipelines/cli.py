@@ -245,7 +245,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("export"),
     workspace: WorkspaceOpt = None,
     output: Annotated[
-        str, typer.Option("--format", "-f", help="json, markdown or parquet")
+        str, typer.Option("--format", "-f", help="json, markdown, parquet, csv or html (tables)")
     ] = "json",
     document: Annotated[
         list[str] | None, typer.Option("--document", "-d", help="document id (repeatable)")
@@ -257,7 +257,7 @@ def export(
         ),
     ] = True,
 ) -> None:
-    """Export current results: JSON (folio.document/2), Markdown, or Parquet tables."""
+    """Export current results: JSON (folio.document/3), Markdown, Parquet; tables as CSV/HTML."""
     from pipelines.export import FORMATS, export_workspace
 
     if output not in FORMATS:

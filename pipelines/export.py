@@ -1,5 +1,6 @@
-"""Export current results: the JSON contract, reading-order Markdown, or Parquet tables, with
-the reviewers' corrections applied (or, on request, the extraction as made)."""
+"""Export current results: the JSON contract, reading-order Markdown, Parquet tables, or the
+documents' tables as CSV (one file per table) or HTML (one file per document), with the
+reviewers' corrections applied (or, on request, the extraction as made)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from extractors.document import Document, Page, Table
+from extractors.document import Document, Page
+from extractors.stages.tables.merge import LogicalTable, logical_tables
 from pipelines.loader import load_staged
 from pipelines.reviewed import reviewed_document
 from pipelines.schema import ELEMENT_VIEWS
 from pipelines.store import query
+from pipelines.table_formats import to_csv, to_html, to_markdown
 from pipelines.workspace import Workspace, atomic_write_bytes
 
-FORMATS = ("json", "markdown", "parquet")
+FORMATS = ("json", "markdown", "parquet", "csv", "html")
 
 
 # Views with the reviewers' corrections applied, exported under the plain view's name.
@@ -47,6 +50,12 @@ def export_workspace(
         if fmt == "json":
             path = out / f"{document.document_id}.json"
             atomic_write_bytes(path, document.to_json(indent=1).encode())
+        elif fmt == "csv":
+            written += _export_csv(document, out)
+            continue
+        elif fmt == "html":
+            path = out / f"{document.document_id}.html"
+            atomic_write_bytes(path, document_tables_html(document).encode())
         else:
             path = out / f"{document.document_id}.md"
             atomic_write_bytes(path, document_markdown(document).encode())
@@ -87,19 +96,23 @@ def document_markdown(document: Document) -> str:
         parts += [f"> status: {document.status}"]
         parts += [f"> - {e.stage}: {e.message}" for e in document.errors]
         parts.append("")
+    # Each logical table is printed once, where its first part is read; keyed by that part's id.
+    tables = {t.id: t for t in logical_tables(document)}
     for page in document.pages:
         parts += [f"<!-- page {page.index + 1} -->", ""]
-        parts += _page_markdown(page)
+        parts += _page_markdown(page, tables)
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _page_markdown(page: Page) -> list[str]:
+def _page_markdown(page: Page, tables: dict[str, LogicalTable]) -> list[str]:
+    """A page in reading order; a table continued from an earlier page was printed there."""
     lines: list[str] = []
-    tables_by_block = {t.id: t for t in page.tables}
+    parts = {t.id: t for t in page.tables}
     for block in sorted(page.blocks, key=lambda b: b.order):
         text = " ".join(line.text for line in block.lines).strip()
-        if block.kind == "table" and block.id in tables_by_block:
-            lines += [*table_markdown(tables_by_block[block.id]), ""]
+        if block.kind == "table" and block.id in parts:
+            if block.id in tables:
+                lines += [*to_markdown(tables[block.id]), ""]
         elif not text:
             continue
         elif block.kind == "title":
@@ -112,17 +125,30 @@ def _page_markdown(page: Page) -> list[str]:
             lines += ["\n".join(line.text for line in block.lines), ""]
     placed = {b.id for b in page.blocks}
     for table in page.tables:
-        if table.id not in placed:
-            lines += [*table_markdown(table), ""]
+        if table.id not in placed and table.id in tables:
+            lines += [*to_markdown(tables[table.id]), ""]
     return lines
 
 
-def table_markdown(table: Table) -> list[str]:
-    grid = [["" for _ in range(table.n_cols)] for _ in range(table.n_rows)]
-    for cell in table.cells:
-        if cell.row < table.n_rows and cell.col < table.n_cols:
-            grid[cell.row][cell.col] = cell.text.replace("|", "\\|").replace("\n", " ")
-    if not grid:
-        return []
-    rows = [f"| {' | '.join(row)} |" for row in grid]
-    return [rows[0], "|" + "---|" * table.n_cols, *rows[1:]]
+def _export_csv(document: Document, out: Path) -> list[Path]:
+    written = []
+    for table in logical_tables(document):
+        path = out / f"{document.document_id}-{table.id}.csv"
+        atomic_write_bytes(path, to_csv(table).encode())
+        written.append(path)
+    return written
+
+
+def document_tables_html(document: Document) -> str:
+    """The document's tables as one HTML page (spans and header rows kept)."""
+    import html
+
+    title = html.escape(document.source_name)
+    parts = [f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>']
+    parts.append(f"<body>\n<h1>{title}</h1>")
+    for table in logical_tables(document):
+        pages = ", ".join(str(p + 1) for p in dict.fromkeys(table.pages))
+        parts.append(f"<h2>Table {html.escape(table.id)} (page {pages})</h2>")
+        parts.append(to_html(table))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)

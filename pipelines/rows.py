@@ -8,6 +8,7 @@ from statistics import fmean
 from typing import Any
 
 from extractors.document import Document
+from extractors.stages.tables.merge import logical_tables
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -70,6 +71,15 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
             "document_json": document.to_json(),
         }
     )
+    # Tables that continue across pages: each part names its logical table, each cell its row
+    # there (None for a header row the part repeats).
+    logical_id: dict[str, str] = {}
+    logical_row: dict[str, int] = {}
+    for item in logical_tables(document):
+        for _, part in item.parts:
+            logical_id[part.id] = item.id
+        for n, cells in enumerate(item.rows):
+            logical_row.update((c.id, n) for c in cells)
     for page in document.pages:
         at = {**key, "page_index": page.index}
         confidences = [line.confidence for line in page.lines()]
@@ -138,6 +148,9 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
                     **at,
                     "table_id": table.id,
                     "block_id": table.block_id,
+                    "logical_table_id": logical_id[table.id],
+                    "continues": table.continues,
+                    "repeated_header_rows": table.repeated_header_rows,
                     "n_rows": table.n_rows,
                     "n_cols": table.n_cols,
                     **_box(table.bbox),
@@ -154,6 +167,7 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
                         "word_ids": cell.word_ids,
                         "row": cell.row,
                         "col": cell.col,
+                        "logical_row": logical_row.get(cell.id),
                         "row_span": cell.row_span,
                         "col_span": cell.col_span,
                         "text": cell.text,

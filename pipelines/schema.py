@@ -175,7 +175,49 @@ CREATE OR REPLACE VIEW reviewed_fields AS
     WHERE c.action IS DISTINCT FROM 'delete';
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
+# Tables that continue across pages (document schema 3), and a wide form of every table for SQL:
+# one row per body row of each logical table, its cells as a list by column and as a map from
+# header text (rows of header cells joined with " / "; `col<n>` where a column has no header).
+MIGRATION_4 = """
+ALTER TABLE table_rows ADD COLUMN logical_table_id VARCHAR;
+ALTER TABLE table_rows ADD COLUMN continues VARCHAR;
+ALTER TABLE table_rows ADD COLUMN repeated_header_rows INTEGER;
+ALTER TABLE cell_rows ADD COLUMN logical_row INTEGER;
+UPDATE table_rows SET logical_table_id = table_id, repeated_header_rows = 0;
+UPDATE cell_rows SET logical_row = "row";
+CREATE OR REPLACE VIEW table_records AS
+WITH c AS (
+    SELECT rc.*, t.logical_table_id
+    FROM reviewed_cells rc
+    JOIN tables t ON t.document_id = rc.document_id AND t.table_id = rc.table_id
+    WHERE rc.logical_row IS NOT NULL
+),
+header_cols AS (
+    SELECT document_id, logical_table_id, "row", text,
+           unnest(range(col, col + greatest(col_span, 1))) AS col
+    FROM c WHERE is_header AND trim(text) <> ''
+),
+header_names AS (
+    SELECT document_id, logical_table_id, col, string_agg(text, ' / ' ORDER BY "row") AS name
+    FROM header_cols GROUP BY ALL
+),
+unique_names AS (
+    SELECT * REPLACE (CASE WHEN count(*) OVER (PARTITION BY document_id, logical_table_id, name) > 1
+                           THEN name || ' (col' || col || ')' ELSE name END AS name)
+    FROM header_names
+)
+SELECT c.document_id, c.logical_table_id AS table_id, c.logical_row AS "row",
+       min(c.page_index) AS page_index,
+       list(c.text ORDER BY c.col) AS cells,
+       map_from_entries(list({'k': coalesce(h.name, 'col' || c.col), 'v': c.text}
+                             ORDER BY c.col)) AS record
+FROM c LEFT JOIN unique_names h
+  ON h.document_id = c.document_id AND h.logical_table_id = c.logical_table_id AND h.col = c.col
+WHERE NOT c.is_header
+GROUP BY c.document_id, c.logical_table_id, c.logical_row;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
 LATEST_VERSION = len(MIGRATIONS)
 
 RESULT_TABLES = ("results", *ELEMENT_VIEWS.values())
