@@ -46,4 +46,7 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
 fi
 .venv/bin/python -c "import cv2, onnxruntime, duckdb, rapidocr" || {
   echo "setup: the Python environment is broken; remove .venv and run again" >&2; exit 1; }
+# Model files no installed package carries (SLANet table structure): fetched once, checksummed.
+.venv/bin/python -m models.fetch || {
+  echo "setup: could not fetch model files (see above)" >&2; exit 1; }
 echo "setup: ok ($(du -sh .venv | cut -f1) in .venv)"

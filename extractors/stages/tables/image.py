@@ -1,0 +1,267 @@
+"""Tables on scanned pages and photos (`tables.image`): SLANet structure, cell text from OCR words.
+
+Runs after `order.reading`, so the page's OCR words carry their final ids; no second OCR pass.
+Everything happens in the work image's frame (deskewed, upright: what the model reads best);
+cell boxes go back to the presented page through `ctx.to_page`.
+
+Regions: the layout's `table` regions, each confirmed by the image's rulings (a ruled grid or
+at least two full-width rules) or, where there are none, by the structure itself (at least two
+columns that hold text and text lines that stay inside their columns: CDLA calls dense text a
+table). Ruled grids the layout missed are tables too. With `whole_page`, a page where nothing
+was found is read as one table (table crops such as PubTabNet's).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from pydantic import Field
+
+from extractors.document import Table, Word
+from extractors.geometry import Box, as_box, intersection, union
+from extractors.stage import (
+    BLOCKS,
+    IMAGE,
+    REGIONS,
+    TABLES,
+    PageContext,
+    PageStage,
+    Region,
+    StageError,
+    StageOptions,
+    register,
+)
+from extractors.stages.tables.common import CellBox, build_table, page_words, place_tables
+from extractors.stages.tables.image_rulings import PixelBox, find_rulings, full_width_rules
+from models.table_structure import SlaNetStructure, StructureCell, TableStructure, grid_cells
+
+logger = logging.getLogger(__name__)
+SOURCE = "tables.image"
+
+
+class ImageTableOptions(StageOptions):
+    # Table crops per SLANet call (one page may hold several tables; a GPU takes more).
+    model_batch: int = Field(default=4, ge=1, le=256)
+    # Context around a region, as a share of its longer side (SLANet saw margins in training).
+    region_margin: float = Field(default=0.02, ge=0, le=0.2)
+    # Ruled grids the layout did not call a table become tables (checked like layout tables).
+    ruled_grids: bool = True
+    # A page where no region was found is one table (for table crops, e.g. PubTabNet).
+    whole_page: bool = False
+    min_rows: int = Field(default=2, ge=1)
+    min_cols: int = Field(default=2, ge=1)
+    # Unruled regions: at most this share of their text lines may cross a column border.
+    max_crossing_lines: float = Field(default=0.25, ge=0, le=1)
+    # Tables whose mean token probability is below this are dropped.
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A table region in work-image pixels, and what vouches for it."""
+
+    box: PixelBox
+    ruled: bool  # rulings confirm it
+    whole_page: bool = False
+
+
+def _work_box(ctx: PageContext, bbox: Sequence[float]) -> PixelBox:
+    """A presented-page-relative box as the axis-aligned box it covers in the work image."""
+    h, w = ctx.image.shape[:2]
+    x0, y0, x1, y1 = bbox[0] * w, bbox[1] * h, bbox[2] * w, bbox[3] * h
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    matrix = np.vstack([ctx.to_page, [0.0, 0.0, 1.0]])
+    inverse = np.linalg.inv(matrix)[:2]
+    mapped = corners @ inverse[:, :2].T + inverse[:, 2]
+    wh, ww = ctx.work.shape[:2]
+    (ax, ay), (bx, by) = mapped.min(axis=0), mapped.max(axis=0)
+    return (max(0, int(ax)), max(0, int(ay)), min(ww, int(np.ceil(bx))), min(wh, int(np.ceil(by))))
+
+
+def _pad(box: PixelBox, margin: float, width: int, height: int) -> PixelBox:
+    pad = round(margin * max(box[2] - box[0], box[3] - box[1])) + 2
+    return (
+        max(0, box[0] - pad),
+        max(0, box[1] - pad),
+        min(width, box[2] + pad),
+        min(height, box[3] + pad),
+    )
+
+
+def _boundaries(n: int, spans: Sequence[tuple[int, int, float, float]], hi: float) -> np.ndarray:
+    """n + 1 cut positions along one axis from cells' (first, span, start, end) extents: between
+    two neighbours, halfway from the end of one to the start of the next (medians over cells)."""
+    starts: list[list[float]] = [[] for _ in range(n)]
+    ends: list[list[float]] = [[] for _ in range(n)]
+    for first, span, a, b in spans:
+        if b > a:
+            starts[first].append(a)
+            ends[first + span - 1].append(b)
+    cuts = np.full(n + 1, np.nan)
+    cuts[0], cuts[n] = 0.0, hi
+    for k in range(1, n):
+        known = [float(np.median(v)) for v in (ends[k - 1], starts[k]) if v]
+        if known:
+            cuts[k] = float(np.mean(known))
+    missing = np.isnan(cuts)
+    if missing.any():
+        index = np.arange(n + 1)
+        cuts[missing] = np.interp(index[missing], index[~missing], cuts[~missing])
+    return np.clip(np.maximum.accumulate(cuts), 0.0, hi)
+
+
+def tile_cells(cells: Sequence[StructureCell], width: int, height: int) -> list[Box]:
+    """Cell boxes (crop pixels) that tile the crop: the model's boxes are loose and skip empty
+    cells, but the grid they imply puts every word of the table in exactly one cell."""
+    n_rows = max(c.row + c.row_span for c in cells)
+    n_cols = max(c.col + c.col_span for c in cells)
+    rows = _boundaries(n_rows, [(c.row, c.row_span, c.box[1], c.box[3]) for c in cells], height)
+    cols = _boundaries(n_cols, [(c.col, c.col_span, c.box[0], c.box[2]) for c in cells], width)
+    return [
+        (cols[c.col], rows[c.row], cols[c.col + c.col_span], rows[c.row + c.row_span])
+        for c in cells
+    ]
+
+
+@register
+class ImageTableStage(PageStage[ImageTableOptions]):
+    kind = "tables.image"
+    version = "1"
+    requires = (BLOCKS, IMAGE)
+    uses = (REGIONS,)
+    produces = (TABLES,)
+    batch_size = 4
+    Options = ImageTableOptions
+
+    @cached_property
+    def model(self) -> SlaNetStructure:
+        try:
+            return SlaNetStructure(batch_size=self.options.model_batch, runtime=self.runtime)
+        except Exception as error:  # missing or wrong weights: say which command fetches them
+            raise StageError(
+                self.kind, f"cannot load the table-structure model: {error}"
+            ) from error
+
+    def applies_to(self, ctx: PageContext) -> bool:
+        return not ctx.text_layer_usable
+
+    def candidates(self, ctx: PageContext) -> list[Candidate]:
+        """Table regions of a page (work-image pixels)."""
+        work = ctx.work
+        h, w = work.shape[:2]
+        rulings = find_rulings(work)
+        regions: list[Region] = ctx.scratch.get(REGIONS, [])
+        found: list[Candidate] = []
+        grids = list(rulings.grids)
+        for region in regions:
+            if region.kind != "table":
+                continue
+            box = _work_box(ctx, region.bbox)
+            ruled = full_width_rules(rulings, box) >= 2
+            # A grid mostly inside the region (or holding it) is the same table: take both.
+            same = [
+                g
+                for g in grids
+                if intersection(as_box(g), as_box(box)) >= 0.5 * min(_area(g), _area(box))
+            ]
+            if same:
+                merged = union([as_box(box), *(as_box(g) for g in same)])
+                box = (int(merged[0]), int(merged[1]), int(merged[2]), int(merged[3]))
+                grids = [g for g in grids if g not in same]
+                ruled = True
+            found.append(Candidate(box, ruled))
+        if self.options.ruled_grids:
+            found.extend(Candidate(g, True) for g in grids)
+        if not found and self.options.whole_page:
+            found.append(Candidate((0, 0, w, h), True, whole_page=True))
+        margin = self.options.region_margin
+        return [
+            Candidate(c.box if c.whole_page else _pad(c.box, margin, w, h), c.ruled, c.whole_page)
+            for c in found
+        ]
+
+    def predict(self, batch: Sequence[PageContext]) -> list[list[tuple[Candidate, TableStructure]]]:
+        crops: list[np.ndarray] = []
+        owners: list[tuple[int, Candidate]] = []
+        for position, ctx in enumerate(batch):
+            for cand in self.candidates(ctx):
+                x0, y0, x1, y1 = cand.box
+                if x1 - x0 >= 8 and y1 - y0 >= 8:
+                    crops.append(ctx.work[y0:y1, x0:x1])
+                    owners.append((position, cand))
+        structures = self.model(crops) if crops else []
+        out: list[list[tuple[Candidate, TableStructure]]] = [[] for _ in batch]
+        for (position, cand), structure in zip(owners, structures, strict=True):
+            out[position].append((cand, structure))
+        return out
+
+    def annotate(
+        self,
+        batch: Sequence[PageContext],
+        predictions: Sequence[list[tuple[Candidate, TableStructure]]],
+    ) -> None:
+        for ctx, found in zip(batch, predictions, strict=True):
+            words = page_words(ctx.page)
+            tables: list[Table] = []
+            for cand, structure in found:
+                table = self.table(
+                    ctx, cand, structure, words, n=len(ctx.page.tables) + len(tables)
+                )
+                if table is not None:
+                    tables.append(table)
+            place_tables(ctx.page, tables)
+
+    def table(
+        self,
+        ctx: PageContext,
+        cand: Candidate,
+        structure: TableStructure,
+        words: Sequence[Word],
+        n: int,
+    ) -> Table | None:
+        o = self.options
+        cells = grid_cells(structure)
+        if not cells or structure.confidence < o.min_confidence:
+            return None
+        x0, y0, x1, y1 = cand.box
+        boxes: list[CellBox] = []
+        for cell, (a, b, c, d) in zip(cells, tile_cells(cells, x1 - x0, y1 - y0), strict=True):
+            corners = np.array([[a, b], [c, b], [c, d], [a, d]]) + np.array([x0, y0])
+            boxes.append(
+                CellBox(
+                    row=cell.row,
+                    col=cell.col,
+                    bbox=as_box(ctx.relative_bbox(corners)),
+                    row_span=cell.row_span,
+                    col_span=cell.col_span,
+                    is_header=cell.header,
+                    confidence=cell.confidence,
+                )
+            )
+        table = build_table(
+            ctx.page, boxes, words, n=n, source=SOURCE, confidence=structure.confidence
+        )
+        if table.n_rows < o.min_rows or table.n_cols < o.min_cols:
+            return None
+        if not cand.ruled and not self.looks_tabular(ctx, table):
+            return None
+        return table
+
+    def looks_tabular(self, ctx: PageContext, table: Table) -> bool:
+        """Unruled regions: text in at least two columns, and text lines that keep to their
+        columns (a paragraph's lines cross every border SLANet draws into it)."""
+        col_of = {wid: (c.col, c.col_span) for c in table.cells for wid in c.word_ids}
+        filled_cols = {c.col for c in table.cells if c.text.strip() and c.col_span == 1}
+        if len(filled_cols) < 2:
+            return False
+        lines = [ln for ln in ctx.page.lines() if any(w.id in col_of for w in ln.words)]
+        crossing = sum(len({col_of[w.id] for w in ln.words if w.id in col_of}) > 1 for ln in lines)
+        return not lines or crossing / len(lines) <= self.options.max_crossing_lines
+
+
+def _area(b: PixelBox) -> float:
+    return float(max(0, b[2] - b[0]) * max(0, b[3] - b[1]))

@@ -1,0 +1,176 @@
+"""`tables.image`: SLANet over a generated ruled table, its words into cells; weights checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from extractors.document import Block, Line, Page, Word
+from extractors.stage import REGIONS, PageContext, Region, StageError
+from extractors.stages.tables.image import ImageTableOptions, ImageTableStage, tile_cells
+from extractors.stages.tables.image_rulings import find_rulings
+from models.assets import ModelAssetError
+from models.fetch import MODEL_DIR_ENV, SLANET, fetch, model_dir, weights_path
+from models.table_structure import TableStructure, grid_cells
+from tests.conftest import FONT
+
+HAVE_WEIGHTS = (model_dir() / SLANET.name).is_file()
+needs_weights = pytest.mark.skipif(
+    not HAVE_WEIGHTS, reason=f"SLANet weights absent from {model_dir()}: run python -m models.fetch"
+)
+ROWS = [
+    ["Item", "Qty", "Price"],
+    ["Apples", "12", "3.50"],
+    ["Pears", "7", "2.10"],
+    ["Plums", "30", "9.99"],
+]
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.truetype(str(FONT), size) if FONT.exists() else ImageFont.load_default(size)
+
+
+def _ruled_page(
+    rows: list[list[str]], ruled: bool = True, size: tuple[int, int] = (1000, 700)
+) -> tuple[np.ndarray, list[Line]]:
+    """A page with a table drawn at (150, 150): ruled grid, text, and the words as OCR would
+    give them (one line per cell, page-relative boxes)."""
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = _font(28)
+    x0, y0, col_w, row_h = 150, 150, 220, 60
+    lines: list[Line] = []
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            tx, ty = x0 + c * col_w + 20, y0 + r * row_h + 14
+            draw.text((tx, ty), text, fill="black", font=font)
+            left, top, right, bottom = draw.textbbox((tx, ty), text, font=font)
+            box = [left / size[0], top / size[1], right / size[0], bottom / size[1]]
+            n = len(lines)
+            word = Word(id=f"p0-w{n}", text=text, bbox=box, confidence=0.95)
+            lines.append(Line(id=f"p0-l{n}", text=text, bbox=box, words=[word]))
+    if ruled:
+        width, height = col_w * len(rows[0]), row_h * len(rows)
+        for r in range(len(rows) + 1):
+            draw.line([(x0, y0 + r * row_h), (x0 + width, y0 + r * row_h)], fill="black", width=2)
+        for c in range(len(rows[0]) + 1):
+            draw.line([(x0 + c * col_w, y0), (x0 + c * col_w, y0 + height)], fill="black", width=2)
+    return np.asarray(image), lines
+
+
+def _context(image: np.ndarray, lines: list[Line], regions: list[Region]) -> PageContext:
+    h, w = image.shape[:2]
+    block = Block(id="p0-b0", kind="text", bbox=[0.0, 0.0, 1.0, 1.0], lines=lines)
+    page = Page(id="p0", index=0, width=w, height=h, unit="px", blocks=[block])
+    ctx = PageContext(document_id="d", page=page, render=lambda: image)
+    ctx.scratch[REGIONS] = regions
+    return ctx
+
+
+def test_rulings_find_the_grid_and_not_text() -> None:
+    image, _ = _ruled_page(ROWS)
+    rulings = find_rulings(image)
+    assert len(rulings.grids) == 1
+    x0, y0, x1, y1 = rulings.grids[0]
+    assert abs(x0 - 150) < 8 and abs(y0 - 150) < 8 and abs(x1 - 810) < 8 and abs(y1 - 390) < 8
+    text_only, _ = _ruled_page(ROWS, ruled=False)
+    assert find_rulings(text_only).grids == []
+
+
+@needs_weights
+def test_ruled_table_without_layout_region() -> None:
+    image, lines = _ruled_page(ROWS)
+    ctx = _context(image, lines, regions=[])
+    ImageTableStage()([ctx])
+    assert len(ctx.page.tables) == 1
+    table = ctx.page.tables[0]
+    assert (table.n_rows, table.n_cols) == (4, 3)
+    grid = {(c.row, c.col): c.text for c in table.cells}
+    assert [[grid[(r, c)] for c in range(3)] for r in range(4)] == ROWS
+    assert all(0 < c.confidence <= 1 for c in table.cells)
+    # The table's lines moved into one table block; every word sits in exactly one cell.
+    blocks = [b for b in ctx.page.blocks if b.kind == "table"]
+    assert len(blocks) == 1 and table.block_id == blocks[0].id
+    assert sorted(w for c in table.cells for w in c.word_ids) == sorted(
+        w.id for ln in lines for w in ln.words
+    )
+
+
+@needs_weights
+def test_layout_table_over_a_paragraph_is_not_a_table() -> None:
+    image = Image.new("RGB", (1000, 700), "white")
+    draw = ImageDraw.Draw(image)
+    text = "the quick brown fox jumps over the lazy dog and keeps running far away"
+    lines: list[Line] = []
+    for i in range(8):
+        y = 150 + i * 40
+        draw.text((100, y), text, fill="black", font=_font(24))
+        left, top, right, bottom = draw.textbbox((100, y), text, font=_font(24))
+        words, x = [], left
+        for token in text.split():
+            wl, _, wr, _ = draw.textbbox((x, y), token, font=_font(24))
+            box = [wl / 1000, top / 700, wr / 1000, bottom / 700]
+            words.append(Word(id=f"p0-w{i}-{len(words)}", text=token, bbox=box))
+            x = wr + draw.textlength(" ", font=_font(24))
+        lines.append(
+            Line(
+                id=f"p0-l{i}",
+                text=text,
+                bbox=[left / 1e3, top / 7e2, right / 1e3, bottom / 7e2],
+                words=words,
+            )
+        )
+    region = Region("table", [0.08, 0.2, 0.95, 0.68], 0.9, "layout.cdla")
+    ctx = _context(np.asarray(image), lines, regions=[region])
+    ImageTableStage()([ctx])
+    assert ctx.page.tables == []
+
+
+def test_grid_cells_spans_and_header() -> None:
+    tokens = ["<thead>", "<tr>", "<td", ' colspan="2"', ">", "</td>", "</tr>", "</thead>"]
+    tokens += ["<tbody>", "<tr>", "<td", ' rowspan="2"', ">", "</td>", "<td></td>", "</tr>"]
+    tokens += ["<tr>", "<td></td>", "</tr>", "</tbody>"]
+    starts = [i for i, t in enumerate(tokens) if t in ("<td", "<td></td>")]
+    boxes = np.array([[0, 0, 20, 10], [0, 10, 10, 30], [10, 10, 20, 20], [10, 20, 20, 30]], float)
+    structure = TableStructure(
+        tokens, np.full(len(tokens), 0.9, np.float32), boxes, np.array(starts)
+    )
+    cells = grid_cells(structure)
+    assert [(c.row, c.col, c.row_span, c.col_span, c.header) for c in cells] == [
+        (0, 0, 1, 2, True),
+        (1, 0, 2, 1, False),
+        (1, 1, 1, 1, False),
+        (2, 1, 1, 1, False),
+    ]
+    tiles = tile_cells(cells, 20, 30)
+    assert tiles[0] == (0.0, 0.0, 20.0, 10.0)
+    assert tiles[3] == (10.0, 20.0, 20.0, 30.0)
+
+
+def test_missing_weights_name_the_fetch_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path))
+    with pytest.raises(ModelAssetError, match=r"missing.*python -m models.fetch"):
+        weights_path(SLANET)
+    with pytest.raises(StageError, match=r"\[tables.image\].*python -m models.fetch"):
+        _ = ImageTableStage(ImageTableOptions()).model
+
+
+def test_wrong_checksum_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path))
+    (tmp_path / SLANET.name).write_bytes(b"\0" * SLANET.size)  # right size, wrong bytes
+    with pytest.raises(ModelAssetError, match=r"checksum.*python -m models.fetch"):
+        weights_path(SLANET)
+    with pytest.raises(StageError, match="checksum"):
+        _ = ImageTableStage().model
+
+
+@needs_weights
+def test_fetch_keeps_a_valid_copy_without_downloading(tmp_path: Path) -> None:
+    copy = tmp_path / SLANET.name
+    copy.write_bytes((model_dir() / SLANET.name).read_bytes())
+    assert fetch(SLANET, tmp_path) == (copy, False)
