@@ -34,6 +34,7 @@ from extractors.office import (
     sniff_ooxml,
 )
 from extractors.office.render import render_page
+from extractors.rulings import Ruling, extract_rulings
 from extractors.text_layer import TextLayerOptions, extract_text_layer, page_frame
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class SourcePage:
     # Office pages: blocks and tables from the file itself; the pipeline keeps them and runs the
     # page stages on the embedded pictures only.
     native: NativePage | None = None
+    rulings: list[Ruling] = field(default_factory=list)  # PDF vector rules (presented frame)
 
 
 class _PageSequence(Sequence[SourcePage]):
@@ -287,6 +289,7 @@ def _pdf_page(doc: pdfium.PdfDocument, options: IngestOptions, index: int) -> So
     try:
         frame = page_frame(page)
         layer = extract_text_layer(page, index, options.text_layer)
+        rulings = extract_rulings(page, frame)
     finally:
         page.close()
     width, height = frame.size
@@ -302,6 +305,7 @@ def _pdf_page(doc: pdfium.PdfDocument, options: IngestOptions, index: int) -> So
         text_lines=layer.lines,
         text_layer_usable=layer.usable,
         text_layer_note=layer.reason,
+        rulings=rulings,
     )
 
 

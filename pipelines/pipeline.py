@@ -32,6 +32,7 @@ from extractors.office.native import NativePage
 from extractors.stage import (
     IMAGE,
     LINES,
+    RULINGS,
     AnyStage,
     DocumentStage,
     Image,
@@ -217,6 +218,7 @@ class Pipeline:
         )
         if source.text_layer_usable and source.text_lines is not None:
             ctx.scratch[LINES] = list(source.text_lines)
+            ctx.scratch[RULINGS] = list(source.rulings)
             page.text_source = "pdf"
         return [_Slot(ctx, flight)]
 

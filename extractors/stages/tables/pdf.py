@@ -1,0 +1,227 @@
+"""Born-digital tables (`tables.pdf`): tables on pages with a usable text layer, from the page's
+words (with the ids reading order gave them), its rulings and the layout model's table regions.
+
+Candidates come from three places, strongest first:
+1. ruled grids: cells from crossing rulings (`ruled`), rows sharing one ruled band split where
+   their text lines align across columns;
+2. text alignment: stretches of rows whose column gaps line up (`aligned`);
+3. the layout model's table regions that neither found: accepted only when the text inside
+   lines up in columns (CDLA labels dense text as tables; `place_tables` turns unconfirmed
+   layout table blocks back into text).
+A grid that is only a frame (a box around a block of text) is not a table itself; its text may
+still be one by alignment. Coordinates are points of the presented page inside this module and
+page-relative in what it writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from extractors.document import Table, Word
+from extractors.geometry import Box, area, intersection
+from extractors.rulings import Ruling
+from extractors.stage import (
+    BLOCKS,
+    REGIONS,
+    RULINGS,
+    TABLES,
+    PageContext,
+    PageStage,
+    Region,
+    StageOptions,
+    register,
+)
+from extractors.stages.tables.aligned import (
+    AlignedTable,
+    TextRow,
+    build_aligned,
+    candidate_runs,
+    row_cells,
+    split_chunks,
+    text_rows,
+)
+from extractors.stages.tables.common import CellBox, build_table, page_words, place_tables
+from extractors.stages.tables.ruled import RuledGrid, find_grids, split_bands, words_in
+
+log = logging.getLogger(__name__)
+
+
+class PdfTableOptions(StageOptions):
+    # Gap between words (x row height) that separates two cells of a row; a normal space is
+    # about a quarter of the row height.
+    cell_gap: float = Field(default=0.5, gt=0)
+    # Narrowest whitespace (x row height) that counts as a column gutter.
+    min_gutter: float = Field(default=0.4, gt=0)
+    # Share of a table's rows whose words may cross a gutter (spanning cells).
+    gutter_tolerance: float = Field(default=0.15, ge=0, lt=1)
+    # A vertical gap wider than this (x row height) ends a text-aligned table.
+    max_row_gap: float = Field(default=1.6, gt=0)
+    # One-cell rows (wrapped labels, section rows) a text-aligned table may hold in a row.
+    max_single_rows: int = Field(default=2, ge=0)
+    # Rows with two or more cells a text-aligned table needs (layout-proposed ones: min_rows-1).
+    min_rows: int = Field(default=3, ge=2)
+    # Median words per filled cell above which aligned text is prose in columns, not a table.
+    max_cell_words: float = Field(default=6.0, gt=0)
+    # Two columns both wider than this share of the page are a two-column text layout.
+    prose_column_width: float = Field(default=0.3, gt=0, le=1)
+    # A ruled grid needs at least this share of its cells filled (chart grids are empty).
+    min_filled_share: float = Field(default=0.3, ge=0, le=1)
+    # Snap/join tolerance (pt) for rulings and their crossings.
+    snap: float = Field(default=3.0, gt=0)
+
+
+@dataclass
+class _Found:
+    bbox: Box  # pt
+    cells: list[CellBox]  # page-relative boxes
+    confidence: float
+    strategy: str
+
+
+def _rel(box: Box, width: float, height: float) -> Box:
+    return (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+
+
+def _overlaps(a: Box, b: Box, share: float = 0.5) -> bool:
+    smaller = min(area(a), area(b))
+    return smaller > 0 and intersection(a, b) >= share * smaller
+
+
+@register
+class PdfTableStage(PageStage[PdfTableOptions]):
+    kind = "tables.pdf"
+    version = "1"
+    requires = (BLOCKS,)
+    uses = (REGIONS, RULINGS)
+    produces = (TABLES,)
+    Options: ClassVar[type[StageOptions]] = PdfTableOptions
+    batch_size: ClassVar[int] = 8
+
+    def applies_to(self, ctx: PageContext) -> bool:
+        return ctx.text_layer_usable
+
+    def annotate(self, batch: Sequence[PageContext], predictions: Sequence[Any]) -> None:
+        for ctx in batch:
+            page = ctx.page
+            words = page_words(page)
+            if not words:
+                continue
+            rulings: list[Ruling] = list(ctx.scratch.get(RULINGS, []))
+            regions: list[Region] = [r for r in ctx.scratch.get(REGIONS, []) if r.kind == "table"]
+            found = self.find(words, rulings, regions, page.width, page.height)
+            tables: list[Table] = [
+                build_table(page, f.cells, words, n=n, source=f"{self.kind}:{f.strategy}",
+                            confidence=f.confidence)
+                for n, f in enumerate(sorted(found, key=lambda f: (f.bbox[1], f.bbox[0])))
+            ]  # fmt: skip
+            place_tables(page, tables)
+
+    def find(
+        self,
+        words: Sequence[Word],
+        rulings: Sequence[Ruling],
+        regions: Sequence[Region],
+        width: float,
+        height: float,
+    ) -> list[_Found]:
+        """Tables on one page (boxes in pt inside, page-relative cells)."""
+        o = self.options
+        scale = np.array([width, height, width, height])
+        boxes = np.array([w.bbox for w in words], dtype=np.float64).reshape(-1, 4) * scale
+        found: list[_Found] = []
+        for grid in find_grids(rulings, width, height, o.snap):
+            table = self._ruled(grid, boxes, width, height)
+            if table is not None:
+                found.append(table)
+        taken = {k for f in found for k in words_in(f.bbox, boxes)}
+        free = [k for k in range(len(words)) if k not in taken]
+        rows = text_rows(boxes, free)
+        for row in rows:
+            split_chunks(row, boxes, o.cell_gap)
+        for run in candidate_runs(rows, o.max_row_gap, o.max_single_rows, o.min_rows):
+            aligned = self._aligned(run, boxes, width, o.min_rows)
+            if aligned is not None and not any(_overlaps(aligned.bbox, f.bbox) for f in found):
+                found.append(self._aligned_cells(aligned, boxes, width, height, 0.7))
+        for region in regions:
+            box = (region.bbox[0] * width, region.bbox[1] * height,
+                   region.bbox[2] * width, region.bbox[3] * height)  # fmt: skip
+            if any(_overlaps(box, f.bbox, 0.3) for f in found):
+                continue
+            inside = set(words_in(box, boxes))
+            sub = [r for r in rows if inside.issuperset(r.words)]
+            aligned = self._aligned(sub, boxes, width, o.min_rows - 1) if sub else None
+            if aligned is not None:
+                found.append(self._aligned_cells(aligned, boxes, width, height, 0.6))
+        return found
+
+    def _ruled(
+        self, grid: RuledGrid, boxes: np.ndarray, width: float, height: float
+    ) -> _Found | None:
+        n_rows, n_cols = len(grid.rows) - 1, len(grid.cols) - 1
+        if n_rows < 2 or n_cols < 2:
+            return None
+        grid = split_bands(grid, boxes)
+        filled = sum(1 for c in grid.cells if words_in(c.bbox, boxes))
+        if filled < 3 or filled < self.options.min_filled_share * len(grid.cells):
+            return None
+        cells = [
+            CellBox(row=c.row, col=c.col, row_span=c.row_span, col_span=c.col_span,
+                    bbox=_rel(c.bbox, width, height))
+            for c in grid.cells
+        ]  # fmt: skip
+        return _Found(grid.bbox, cells, 0.9, "ruled")
+
+    def _aligned(
+        self, rows: Sequence[TextRow], boxes: np.ndarray, page_width: float, min_rows: int
+    ) -> AlignedTable | None:
+        o = self.options
+        table = build_aligned(rows, boxes, min_gutter=o.min_gutter, tolerance=o.gutter_tolerance)
+        if table is None:
+            return None
+        per_row = [row_cells(r, boxes, table.edges) for r in table.rows]
+        # Caption or note lines that span the whole table at its ends are not table rows.
+        while per_row and len(per_row[0]) == 1 and per_row[0][0][1] - per_row[0][0][0] > 0:
+            per_row.pop(0)
+            table.rows.pop(0)
+        while per_row and len(per_row[-1]) == 1 and per_row[-1][0][1] - per_row[-1][0][0] > 0:
+            per_row.pop()
+            table.rows.pop()
+        if sum(len(cells) >= 2 for cells in per_row) < min_rows:
+            return None
+        counts = [len(ws) for cells in per_row for _, _, ws in cells]
+        if float(np.median(counts)) > o.max_cell_words:
+            return None
+        widths = np.diff(table.edges)
+        if table.n_cols == 2 and bool(np.all(widths > o.prose_column_width * page_width)):
+            return None
+        ids = [k for r in table.rows for k in r.words]
+        table.bbox = (table.edges[0], table.rows[0].top, table.edges[-1],
+                      float(boxes[ids, 3].max()))  # fmt: skip
+        return table
+
+    def _aligned_cells(
+        self, table: AlignedTable, boxes: np.ndarray, width: float, height: float, conf: float
+    ) -> _Found:
+        edges = table.edges
+        cells: list[CellBox] = []
+        for r, row in enumerate(table.rows):
+            taken = [False] * table.n_cols
+            for c0, c1, _ in row_cells(row, boxes, edges):
+                box = (edges[c0], row.top, edges[c1 + 1], row.bottom)
+                cells.append(CellBox(r, c0, _rel(box, width, height), col_span=c1 - c0 + 1))
+                for c in range(c0, c1 + 1):
+                    taken[c] = True
+            for c in range(table.n_cols):
+                if not taken[c]:
+                    box = (edges[c], row.top, edges[c + 1], row.bottom)
+                    cells.append(CellBox(r, c, _rel(box, width, height)))
+        return _Found(table.bbox, cells, conf, "aligned")
+
+
+__all__ = ["PdfTableOptions", "PdfTableStage"]

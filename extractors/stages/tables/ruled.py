@@ -1,0 +1,169 @@
+"""Ruled tables: cells from the crossings of a page's rulings (pdfplumber's lattice functions fed
+with our rulings, in points), then rows that share one ruled band split where the text inside
+runs in several separate lines that line up across columns."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pdfplumber.table import (
+    cells_to_tables,
+    edges_to_intersections,
+    intersections_to_cells,
+    merge_edges,
+)
+
+from extractors.rulings import Ruling
+from extractors.stages.tables.aligned import TextRow, text_rows
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class GridCell:
+    row: int
+    col: int
+    row_span: int
+    col_span: int
+    bbox: Box  # pt
+
+
+@dataclass
+class RuledGrid:
+    cells: list[GridCell]
+    rows: list[float]  # y positions of row borders (len = n_rows + 1)
+    cols: list[float]
+    bbox: Box
+
+
+def ruling_edges(rulings: Sequence[Ruling], width: float, height: float) -> list[dict[str, Any]]:
+    """Rulings (page-relative) as pdfplumber edge dicts in points (top-left origin)."""
+    edges: list[dict[str, Any]] = []
+    for r in rulings:
+        x0, x1, top, bottom = r.x0 * width, r.x1 * width, r.y0 * height, r.y1 * height
+        edges.append(
+            {"x0": x0, "x1": x1, "top": top, "bottom": bottom, "width": x1 - x0,
+             "height": bottom - top, "orientation": r.orientation}
+        )  # fmt: skip
+    return edges
+
+
+def _positions(values: Sequence[float], tolerance: float) -> list[float]:
+    """Cluster sorted coordinates: each cluster's mean."""
+    out: list[list[float]] = []
+    for v in sorted(values):
+        if out and v - out[-1][-1] <= tolerance:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return [float(np.mean(c)) for c in out]
+
+
+def _index(positions: Sequence[float], v: float) -> int:
+    return int(np.argmin([abs(p - v) for p in positions]))
+
+
+def find_grids(
+    rulings: Sequence[Ruling],
+    width: float,
+    height: float,
+    snap: float = 3.0,
+    min_length: float = 6.0,
+) -> list[RuledGrid]:
+    """Tables of cells bounded by rulings on all four sides (lattice), at least 2 x 2 cells...
+    or one row or column of 2+ cells."""
+    edges = [e for e in ruling_edges(rulings, width, height)
+             if max(e["width"], e["height"]) >= min_length]  # fmt: skip
+    if not edges:
+        return []
+    merged = merge_edges(edges, snap, snap, snap, snap)
+    points = edges_to_intersections(merged, snap, snap)
+    if len(points) < 4:
+        return []
+    grids: list[RuledGrid] = []
+    for group in cells_to_tables(intersections_to_cells(points)):
+        if len(group) < 2:
+            continue
+        xs = _positions([v for c in group for v in (c[0], c[2])], snap)
+        ys = _positions([v for c in group for v in (c[1], c[3])], snap)
+        cells = []
+        for x0, top, x1, bottom in group:
+            r0, r1 = _index(ys, top), _index(ys, bottom)
+            c0, c1 = _index(xs, x0), _index(xs, x1)
+            if r1 > r0 and c1 > c0:
+                cells.append(GridCell(r0, c0, r1 - r0, c1 - c0, (x0, top, x1, bottom)))
+        bbox = (xs[0], ys[0], xs[-1], ys[-1])
+        grids.append(RuledGrid(cells, ys, xs, bbox))
+    return grids
+
+
+def words_in(box: Box, boxes: np.ndarray, min_share: float = 0.5) -> list[int]:
+    """Words with at least `min_share` of their area inside `box`."""
+    if len(boxes) == 0:
+        return []
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-9)
+    return np.flatnonzero(ix * iy / area >= min_share).tolist()
+
+
+def _line_bands(cell_rows: list[list[TextRow]]) -> list[tuple[float, float]] | None:
+    """Where a ruled band's text lines are, if at least two cells hold the same number (2+) of
+    lines at matching heights; None when the band is one row."""
+    multi = [rows for rows in cell_rows if len(rows) >= 2]
+    if len(multi) < 2:
+        return None
+    k = max(len(rows) for rows in multi)
+    same = [rows for rows in multi if len(rows) == k]
+    if len(same) < 2:
+        return None
+    ref = same[0]
+    for rows in same[1:]:
+        for a, b in zip(ref, rows, strict=True):
+            centre_a, centre_b = (a.top + a.bottom) / 2, (b.top + b.bottom) / 2
+            if abs(centre_a - centre_b) > 0.5 * min(a.height, b.height):
+                return None
+    return [
+        (min(rows[i].top for rows in same), max(rows[i].bottom for rows in same)) for i in range(k)
+    ]
+
+
+def split_bands(grid: RuledGrid, boxes: np.ndarray) -> RuledGrid:
+    """Split each ruled row band whose cells hold several aligned text lines into one row per
+    line (cells that do not split span the new rows)."""
+    n_rows = len(grid.rows) - 1
+    new_rows: list[float] = [grid.rows[0]]
+    mapping: list[tuple[int, int]] = []  # per old row: first new row, number of new rows
+    for r in range(n_rows):
+        band = [c for c in grid.cells if c.row == r and c.row_span == 1]
+        cell_rows = [text_rows(boxes, words_in(c.bbox, boxes)) for c in band]
+        lines = _line_bands(cell_rows)
+        start = len(new_rows) - 1
+        if lines:
+            for (_, b0), (t1, _) in itertools.pairwise(lines):
+                new_rows.append((b0 + t1) / 2)
+        new_rows.append(grid.rows[r + 1])
+        mapping.append((start, len(new_rows) - 1 - start))
+    if len(new_rows) - 1 == n_rows:
+        return grid
+    cells: list[GridCell] = []
+    for c in grid.cells:
+        first, count = mapping[c.row]
+        last_first, last_count = mapping[c.row + c.row_span - 1]
+        span_end = last_first + last_count
+        if c.row_span == 1 and count > 1:
+            # A cell holding text in only some of the new rows keeps one cell per new row.
+            for i in range(count):
+                top, bottom = new_rows[first + i], new_rows[first + i + 1]
+                cells.append(GridCell(first + i, c.col, 1, c.col_span,
+                                      (c.bbox[0], top, c.bbox[2], bottom)))  # fmt: skip
+        else:
+            cells.append(GridCell(first, c.col, span_end - first, c.col_span, c.bbox))
+    return RuledGrid(cells, new_rows, grid.cols, grid.bbox)
+
+
+__all__ = ["GridCell", "RuledGrid", "find_grids", "ruling_edges", "split_bands", "words_in"]

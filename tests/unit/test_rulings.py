@@ -1,0 +1,109 @@
+"""Rulings from PDF path objects: lines, stroked and filled rectangles, /Rotate."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from fpdf import FPDF
+
+from extractors.ingest import IngestOptions, open_document
+from extractors.rulings import Ruling, extract_rulings
+
+W, H = 600.0, 800.0
+
+
+def _pdf(draw: object, path: Path, rotate: int = 0) -> Path:
+    pdf = FPDF(unit="pt", format=(W, H))
+    pdf.add_page()
+    pdf.set_line_width(1)
+    draw(pdf)  # type: ignore[operator]
+    data = bytes(pdf.output())
+    if rotate:
+        doc = pdfium.PdfDocument(data)
+        doc[0].set_rotation(rotate)
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        doc.close()
+        data = buffer.getvalue()
+    path.write_bytes(data)
+    return path
+
+
+def _rulings(path: Path) -> list[Ruling]:
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return extract_rulings(doc[0])
+    finally:
+        doc.close()
+
+
+def _sorted(rulings: list[Ruling]) -> list[tuple[str, float, float, float, float]]:
+    return sorted(
+        (r.orientation, round(r.x0, 3), round(r.y0, 3), round(r.x1, 3), round(r.y1, 3))
+        for r in rulings
+    )
+
+
+def test_lines_and_stroked_rectangle(tmp_path: Path) -> None:
+    def draw(pdf: FPDF) -> None:
+        pdf.line(60, 100, 540, 100)  # horizontal
+        pdf.line(300, 100, 300, 400)  # vertical
+        pdf.line(60, 500, 200, 600)  # slanted: not a ruling
+        pdf.rect(60, 600, 120, 80, style="D")  # four edges
+
+    got = _sorted(_rulings(_pdf(draw, tmp_path / "a.pdf")))
+    assert got == [
+        ("h", 0.1, 0.125, 0.9, 0.125),
+        ("h", 0.1, 0.75, 0.3, 0.75),
+        ("h", 0.1, 0.85, 0.3, 0.85),
+        ("v", 0.1, 0.75, 0.1, 0.85),
+        ("v", 0.3, 0.75, 0.3, 0.85),
+        ("v", 0.5, 0.125, 0.5, 0.5),
+    ]
+
+
+def test_filled_bars_and_areas(tmp_path: Path) -> None:
+    def draw(pdf: FPDF) -> None:
+        pdf.set_fill_color(0, 0, 0)
+        pdf.rect(60, 200, 480, 1.5, style="F")  # a bar: one ruling along its middle
+        pdf.rect(60, 300, 240, 40, style="F")  # a shaded area: its edges
+
+    rulings = _rulings(_pdf(draw, tmp_path / "b.pdf"))
+    bars = [r for r in rulings if r.width > 0]
+    assert len(bars) == 1 and bars[0].filled and bars[0].orientation == "h"
+    assert bars[0].y0 == pytest.approx(200.75 / H, abs=1e-4)
+    assert bars[0].width == pytest.approx(1.5, abs=0.01)
+    edges = _sorted([r for r in rulings if r.width == 0])
+    assert [e[0] for e in edges] == ["h", "h", "v", "v"]
+    assert edges[0][1:] == (0.1, 0.375, 0.5, 0.375)
+
+
+def test_rotated_page_maps_to_presented_frame(tmp_path: Path) -> None:
+    def draw(pdf: FPDF) -> None:
+        pdf.line(60, 100, 540, 100)  # near the top of the unrotated page
+
+    # /Rotate 90 turns the page clockwise: the top edge becomes the right edge.
+    rulings = _rulings(_pdf(draw, tmp_path / "r.pdf", rotate=90))
+    assert len(rulings) == 1
+    r = rulings[0]
+    assert r.orientation == "v"
+    assert r.x0 == pytest.approx(1 - 100 / H, abs=1e-4)
+    assert (r.y0, r.y1) == (pytest.approx(60 / W, abs=1e-4), pytest.approx(540 / W, abs=1e-4))
+
+
+def test_ingest_carries_rulings(tmp_path: Path) -> None:
+    def draw(pdf: FPDF) -> None:
+        pdf.set_font("Helvetica", size=10)
+        pdf.text(60, 90, "Rules below")
+        pdf.line(60, 100, 540, 100)
+
+    opened = open_document(_pdf(draw, tmp_path / "i.pdf"), IngestOptions())
+    try:
+        page = opened.pages[0]
+        assert page.text_layer_usable
+        assert [r.orientation for r in page.rulings] == ["h"]
+    finally:
+        opened.close()

@@ -1,0 +1,165 @@
+"""`tables.pdf` on PDFs written here with fpdf2: ruled, borderless, spanning header, two text
+rows in one ruled band, and dense two-column text that must stay text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from fpdf import FPDF
+
+import extractors.stages.tables.pdf  # noqa: F401  (registers tables.pdf)
+from extractors.document import Document, Table
+from pipelines.config import PipelineConfig, StageSpec
+from pipelines.pipeline import Pipeline
+
+W, H = 612.0, 792.0
+CONFIG = PipelineConfig(
+    name="tables-test", stages=[StageSpec(kind="order.reading"), StageSpec(kind="tables.pdf")]
+)
+
+
+def _run(tmp_path: Path, draw: Callable[[FPDF], None]) -> Document:
+    pdf = FPDF(unit="pt", format=(W, H))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_line_width(0.8)
+    draw(pdf)
+    path = tmp_path / "t.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    return Pipeline(CONFIG).process(path)
+
+
+def _grid(table: Table) -> list[list[str]]:
+    rows = [["" for _ in range(table.n_cols)] for _ in range(table.n_rows)]
+    for c in table.cells:
+        rows[c.row][c.col] = c.text
+    return rows
+
+
+def _ruled(pdf: FPDF, xs: Sequence[float], ys: Sequence[float]) -> None:
+    for y in ys:
+        pdf.line(xs[0], y, xs[-1], y)
+    for x in xs:
+        pdf.line(x, ys[0], x, ys[-1])
+
+
+def _put(pdf: FPDF, x: float, y: float, text: str) -> None:
+    pdf.text(x, y, text)  # baseline at y
+
+
+def _check_word_ids(document: Document) -> None:
+    page = document.pages[0]
+    words = {w.id: w.text for w in page.words()}
+    for table in page.tables:
+        for cell in table.cells:
+            assert " ".join(words[i] for i in cell.word_ids) == cell.text
+
+
+def test_ruled_table(tmp_path: Path) -> None:
+    rows = [["Fruit", "Quantity", "Price"], ["Green apple", "3", "1.20"], ["Pear", "12", "0.80"],
+            ["Plum", "7", "2.05"]]  # fmt: skip
+    xs, ys = [100, 250, 350, 450], [100, 120, 140, 160, 180]
+
+    def draw(pdf: FPDF) -> None:
+        _put(pdf, 100, 80, "Prices of fruit in the market this week.")
+        _ruled(pdf, xs, ys)
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                _put(pdf, xs[c] + 4, ys[r] + 14, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert table.source == "tables.pdf:ruled"
+    assert (table.n_rows, table.n_cols) == (4, 3)
+    assert _grid(table) == rows
+    assert [c.is_header for c in table.cells if c.row == 0] == [True] * 3
+    assert not any(c.is_header for c in table.cells if c.row > 0)
+    _check_word_ids(doc)
+    blocks = [b for b in doc.pages[0].blocks if b.kind == "table"]
+    assert [b.id for b in blocks] == [table.block_id]
+
+
+def test_borderless_table(tmp_path: Path) -> None:
+    rows = [
+        ["City", "Population", "Area", "Founded"],
+        ["New York", "8,336,817", "783.8", "1624"],
+        ["Los Angeles", "3,979,576", "1,302", "1781"],
+        ["Chicago", "2,693,976", "606.1", "1833"],
+        ["San Diego", "1,423,851", "964.5", "1769"],
+    ]
+    xs = [80, 220, 330, 430]
+
+    def draw(pdf: FPDF) -> None:
+        _put(pdf, 80, 90, "The largest cities of the country, with their population and area.")
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                _put(pdf, xs[c], 130 + 16 * r, text)
+        _put(pdf, 80, 260, "Source: a census of some year, rounded where the text says so.")
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert table.source == "tables.pdf:aligned"
+    assert _grid(table) == rows  # multi-word cells keep their spaces
+    _check_word_ids(doc)
+
+
+def test_spanning_header(tmp_path: Path) -> None:
+    def draw(pdf: FPDF) -> None:
+        pdf.line(100, 100, 400, 100)
+        pdf.line(200, 120, 400, 120)  # under "Sales" only
+        for y in (140, 160, 180):
+            pdf.line(100, y, 400, y)
+        for x in (100, 200, 400):
+            pdf.line(x, 100, x, 180)
+        pdf.line(300, 120, 300, 180)  # no border inside the "Sales" cell
+        _put(pdf, 104, 134, "Region")
+        _put(pdf, 280, 114, "Sales")
+        _put(pdf, 204, 134, "2022")
+        _put(pdf, 304, 134, "2023")
+        for r, (name, a, b) in enumerate([("North", "10", "12"), ("South", "8", "9")]):
+            _put(pdf, 104, 154 + 20 * r, name)
+            _put(pdf, 204, 154 + 20 * r, a)
+            _put(pdf, 304, 154 + 20 * r, b)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert (table.n_rows, table.n_cols) == (4, 2 + 1)
+    sales = next(c for c in table.cells if c.text == "Sales")
+    assert (sales.row, sales.col, sales.col_span, sales.row_span) == (0, 1, 2, 1)
+    region = next(c for c in table.cells if c.text == "Region")
+    assert (region.row, region.row_span) == (0, 2)
+    assert _grid(table)[2:] == [["North", "10", "12"], ["South", "8", "9"]]
+
+
+def test_two_text_rows_in_one_ruled_band(tmp_path: Path) -> None:
+    def draw(pdf: FPDF) -> None:
+        _ruled(pdf, [100, 200, 300, 400], [100, 120, 160])
+        for c, text in enumerate(["Item", "Low", "High"]):
+            _put(pdf, 104 + 100 * c, 114, text)
+        for r, row in enumerate([["Alpha", "1.5", "2.5"], ["Beta", "3.5", "4.5"]]):
+            for c, text in enumerate(row):
+                _put(pdf, 104 + 100 * c, 134 + 16 * r, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert _grid(table) == [["Item", "Low", "High"], ["Alpha", "1.5", "2.5"],
+                            ["Beta", "3.5", "4.5"]]  # fmt: skip
+
+
+def test_dense_two_column_text_has_no_table(tmp_path: Path) -> None:
+    sentence = "the model reads every page of a document and finds the text in it while keeping "
+    words = (sentence + "the order of columns and paragraphs intact for later stages").split(" ")
+
+    def draw(pdf: FPDF) -> None:
+        for line in range(40):
+            for x0 in (60, 320):
+                text, n = "", line * 3 + x0
+                while pdf.get_string_width(text + " " + words[n % len(words)]) < 230:
+                    text = (text + " " + words[n % len(words)]).strip()
+                    n += 1
+                _put(pdf, x0, 80 + 14 * line, text)
+
+    doc = _run(tmp_path, draw)
+    assert doc.pages[0].tables == []
+    assert all(b.kind != "table" for b in doc.pages[0].blocks)
