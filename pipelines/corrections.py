@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.workspace import Workspace
 
-TargetType = Literal["word", "line", "block", "cell", "entity", "field", "page", "document"]
+TargetType = Literal[
+    "word", "line", "block", "cell", "table", "entity", "field", "page", "document"
+]
 Action = Literal["edit", "delete", "add", "relabel", "accept", "undo", "retry"]
 
 

@@ -115,6 +115,10 @@ def _apply_to_page(page: Page, changes: Changes) -> None:
             kept_lines.append(line)
         block.lines = kept_lines
     for table in page.tables:
+        action, value = changes.get(("table", table.id), (None, None))
+        if action == "edit" and isinstance(value, dict) and "header_rows" in value:
+            for cell in table.cells:  # the reviewer said how many leading rows are the header
+                cell.is_header = cell.row < int(value["header_rows"])
         for cell in table.cells:
             legacy_id = f"{table.id}:{cell.row}:{cell.col}"
             action, value = _change(changes, "cell", cell.id, legacy_id)

@@ -185,6 +185,21 @@ ALTER TABLE table_rows ADD COLUMN repeated_header_rows INTEGER;
 ALTER TABLE cell_rows ADD COLUMN logical_row INTEGER;
 UPDATE table_rows SET logical_table_id = table_id, repeated_header_rows = 0;
 UPDATE cell_rows SET logical_row = "row";
+-- A reviewer may also say how many leading rows of a table are its header (a table correction).
+CREATE OR REPLACE VIEW reviewed_cells AS
+    SELECT t.* REPLACE (
+               coalesce(c.new_value ->> '$', t.text) AS text,
+               CASE WHEN h.new_value ->> '$.header_rows' IS NULL THEN t.is_header
+                    ELSE t."row" < CAST(h.new_value ->> '$.header_rows' AS INTEGER) END
+                   AS is_header),
+           c.correction_id IS NOT NULL AS corrected, c.reviewer AS corrected_by
+    FROM cells t
+    LEFT JOIN latest_element_corrections c
+      ON c.document_id = t.document_id AND c.target_type = 'cell'
+     AND c.target_id IN (t.cell_id, t.table_id || ':' || t."row" || ':' || t.col)
+    LEFT JOIN latest_element_corrections h
+      ON h.document_id = t.document_id AND h.target_type = 'table' AND h.target_id = t.table_id
+     AND h.action = 'edit';
 CREATE OR REPLACE VIEW table_records AS
 WITH c AS (
     SELECT rc.*, t.logical_table_id

@@ -106,10 +106,10 @@ def page_boxes(
                 )
             )
             for cell in table.cells:
-                cell_id = f"{table.id}:{cell.row}:{cell.col}"
-                boxes.append(
-                    _box(cell_id, "tables", cell.bbox, TABLE_COLOUR, texts.get(cell_id, cell.text))
-                )
+                legacy = f"{table.id}:{cell.row}:{cell.col}"  # round 1 corrections' cell id
+                cell_id = cell.id or legacy
+                text = texts.get(cell_id, texts.get(legacy, cell.text))
+                boxes.append(_box(cell_id, "tables", cell.bbox, TABLE_COLOUR, text))
     if "lines" in wanted:
         for line in page.lines():
             if line.id not in deleted:
@@ -209,8 +209,9 @@ def find_element(document: Document, element_id: str) -> Element | None:
                     )
         for table in page.tables:
             for cell in table.cells:
-                cell_id = f"{table.id}:{cell.row}:{cell.col}"
-                if cell_id == element_id:
+                legacy = f"{table.id}:{cell.row}:{cell.col}"
+                cell_id = cell.id or legacy
+                if element_id in (cell_id, legacy):
                     return Element(
                         cell_id,
                         "cell",

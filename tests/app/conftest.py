@@ -12,11 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from extractors.document import (
     Block,
+    Cell,
     Document,
     ErrorRecord,
     Line,
     Page,
     PipelineInfo,
+    Table,
     Word,
     document_id_for,
 )
@@ -65,6 +67,27 @@ def _ok_document() -> Document:
                 bbox=[0.1, 0.1, 0.5, 0.15],
                 lines=[line],
                 source="order.reading",
+            )
+        ],
+        tables=[
+            Table(
+                id="p0-t0",
+                n_rows=2,
+                n_cols=2,
+                bbox=[0.1, 0.5, 0.9, 0.7],
+                source="tables.image",
+                cells=[
+                    Cell(
+                        id=f"p0-t0-c{r}-{c}",
+                        row=r,
+                        col=c,
+                        text=text,
+                        is_header=r == 0,
+                        bbox=[0.1 + 0.4 * c, 0.5 + 0.1 * r, 0.5 + 0.4 * c, 0.6 + 0.1 * r],
+                    )
+                    for r, row in enumerate([["Item", "Price"], ["Tea", "3.5O"]])
+                    for c, text in enumerate(row)
+                ],
             )
         ],
     )

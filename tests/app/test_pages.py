@@ -71,6 +71,39 @@ def test_grid_edit_saves_only_the_delta(app: AppTest, workspace: Workspace) -> N
     assert at.session_state["selected"] == "p0-w1"  # the edited value's box is highlighted
 
 
+def test_table_grid_edit_and_header_rows_become_corrections(
+    app: AppTest, workspace: Workspace
+) -> None:
+    at = open_page(app, "views/review.py", doc_id=OK_ID)
+    at.session_state["ed_table_p0-t0_0"] = {
+        "edited_rows": {1: {"B": "3.50"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    cells = query(
+        workspace,
+        'SELECT cell_id, text, is_header, corrected FROM reviewed_cells ORDER BY "row", col',
+    ).to_pylist()
+    assert [(c["text"], c["is_header"], c["corrected"]) for c in cells] == [
+        ("Item", True, False),
+        ("Price", True, False),
+        ("Tea", False, False),
+        ("3.50", False, True),
+    ]
+    # The grid redraws with the reviewed text under a new key; no header row now.
+    at.number_input(key="hdr_p0-t0_1").set_value(0).run()
+    assert not at.exception
+    headers = query(workspace, "SELECT bool_or(is_header) FROM reviewed_cells").column(0)
+    assert headers.to_pylist() == [False]
+    kinds = query(workspace, "SELECT target_type, target_id FROM corrections ORDER BY created_at")
+    assert kinds.to_pylist() == [
+        {"target_type": "cell", "target_id": "p0-t0-c1-1"},
+        {"target_type": "table", "target_id": "p0-t0"},
+    ]
+
+
 def test_box_click_selects_and_next_low_steps(app: AppTest) -> None:
     at = open_page(app, "views/review.py", doc_id=OK_ID)
     at.button(key="next_low").click().run()

@@ -16,6 +16,7 @@ from workbench.overlay import (
 )
 from workbench.page_view import page_view
 from workbench.review import Context, corrections_from_delta, element_rows, entity_corrections
+from workbench.tables_tab import render_tables
 
 ENTITY_LABELS = [
     "company",
@@ -319,8 +320,8 @@ with right:
     )
 
     version = st.session_state.get("editor_version", 0)
-    tab_words, tab_lines, tab_entities, tab_fields, tab_blocks = st.tabs(
-        ["Words", "Lines", "Entities", "Fields", "Blocks"]
+    tab_words, tab_lines, tab_tables, tab_entities, tab_fields, tab_blocks = st.tabs(
+        ["Words", "Lines", "Tables", "Entities", "Fields", "Blocks"]
     )
     grids = []
     for tab, kind in ((tab_words, "word"), (tab_lines, "line")):
@@ -342,6 +343,8 @@ with right:
                     rows, st.session_state.get(key), kind, context, page_index, document
                 )
             )
+    with tab_tables:
+        grids.append(render_tables(document, page_index, fixes, context, version, bool(reviewer)))
     with tab_entities:
         key = f"ed_entities_{version}"
         st.data_editor(
