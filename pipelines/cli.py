@@ -403,6 +403,13 @@ def bench(
         int, typer.Option(min=1, help="born-digital runs per profile (alternating; medians)")
     ] = 1,
     scans: Annotated[bool, typer.Option(help="time the scanned pages too")] = True,
+    without: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="compare against the profile minus stages of this kind prefix (e.g. tables), "
+            "on born-digital and scanned pages alike; replaces --compare"
+        ),
+    ] = None,
 ) -> None:
     """Pages/s, per-stage ms and peak memory; plain RapidOCR baseline on the same scans."""
     from pipelines.bench import (
@@ -416,12 +423,22 @@ def bench(
     digital = digital or [DATASETS / "icdar2013_tables" / "dev" / "docs"]
     scanned = scanned or [DATASETS / "sroie" / "dev" / "docs"]
     try:
-        configs = [load_profile(name) for name in [profile, *([compare] if compare else [])]]
+        config = load_profile(profile)
+        if without:
+            configs = [config, config.without(without)]
+        else:
+            configs = [config, *([load_profile(compare)] if compare else [])]
     except ProfileError as error:
         _fail(str(error))
-    config = configs[0]
     per_profile = bench_alternating("born-digital", digital, configs, workers, repeat)
     results = [r for runs in per_profile for r in runs]
+    if scans and without:
+        per_scan = bench_alternating("scanned", scanned, configs, workers, repeat)
+        results += [r for runs in per_scan for r in runs]
+        console.print(format_results(results))
+        console.print(format_alternating(per_profile))
+        console.print(format_alternating(per_scan))
+        return
     if scans:
         results.append(bench_folio("scanned", scanned, config, workers))
     if scans and baseline:

@@ -47,6 +47,21 @@ class PipelineConfig(BaseModel):
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     stages: list[StageSpec]
 
+    def without(self, prefixes: list[str]) -> PipelineConfig:
+        """This profile minus the stages whose kind starts with one of `prefixes` (`tables`
+        drops every table stage): the baseline a benchmark compares a stage's cost against."""
+        kept = [s for s in self.stages if not any(s.kind.startswith(p) for p in prefixes)]
+        if len(kept) == len(self.stages):
+            raise ProfileError(f"profile {self.name!r} has no stage matching {prefixes}")
+        config = self.model_copy(
+            update={"name": f"{self.name} without {','.join(prefixes)}", "stages": kept}
+        )
+        try:
+            check_data_flow(config.build_stages())
+        except ValueError as error:
+            raise ProfileError(f"{config.name}: {error}") from error
+        return config
+
     def build_stages(self, runtime: Runtime = DEFAULT_RUNTIME) -> list[AnyStage]:
         return [build_stage(spec.kind, spec.options, runtime) for spec in self.stages]
 

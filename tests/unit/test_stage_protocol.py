@@ -114,3 +114,16 @@ def test_the_runtime_threads_reach_every_model_session() -> None:
         layout.model.session,  # type: ignore[attr-defined]
     ]
     assert [s.get_session_options().intra_op_num_threads for s in sessions] == [3, 3, 3, 3]
+
+
+def test_a_profile_without_a_stage_family_is_the_benchmark_baseline(tmp_path: Path) -> None:
+    kinds = ("ocr.ppocr", "order.reading", "tables.merge")
+    with pytest.raises(ProfileError, match=r"tables.merge requires 'page.tables'"):
+        load_profile(str(write_profile(tmp_path, *kinds)))
+    base = load_profile(str(write_profile(tmp_path, "ocr.ppocr", "order.reading")))
+    with pytest.raises(ProfileError, match="no stage matching"):
+        base.without(["tables"])
+    layout = load_profile(str(write_profile(tmp_path, "layout.cdla", "ocr.ppocr", "order.reading")))
+    assert [s.kind for s in layout.without(["layout"]).stages] == ["ocr.ppocr", "order.reading"]
+    with pytest.raises(ProfileError, match="requires 'lines'"):
+        layout.without(["ocr"])

@@ -1,3 +1,7 @@
 """Table stages: born-digital pages from PDF characters and rulings (`tables.pdf`), scanned pages
 from a table-structure model over the image (`tables.image`), and tables that continue across
 pages merged into one (`tables.merge`). Shared parts live in `common`."""
+
+from extractors.stages.tables import merge
+
+__all__ = ["merge"]
