@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from extractors.document import Table, Word
+from extractors.document import Page, Table, Word
 from extractors.geometry import Box, area, intersection
 from extractors.rulings import Ruling
 from extractors.stage import (
@@ -82,6 +82,7 @@ class _Found:
     cells: list[CellBox]  # page-relative boxes
     confidence: float
     strategy: str
+    direction: int = 0  # of the text: 0 horizontal, +1 reading downwards, -1 upwards
 
 
 def _rel(box: Box, width: float, height: float) -> Box:
@@ -91,6 +92,55 @@ def _rel(box: Box, width: float, height: float) -> Box:
 def _overlaps(a: Box, b: Box, share: float = 0.5) -> bool:
     smaller = min(area(a), area(b))
     return smaller > 0 and intersection(a, b) >= share * smaller
+
+
+def line_numbers(page: Page, words: Sequence[Word]) -> list[int]:
+    """For each of `words` (page order), the number of the line holding it."""
+    number = {w.id: n for n, ln in enumerate(ln for b in page.blocks for ln in b.lines)
+              for w in ln.words}  # fmt: skip
+    return [number.get(w.id, -1) for w in words]
+
+
+def _text_direction(ids: Sequence[int], boxes: np.ndarray, lines_of: Sequence[int]) -> int:
+    """0 for horizontal text; +1 when the words read top to bottom (text turned clockwise),
+    -1 bottom to top: decided by the words of multi-word lines, when most words stand tall."""
+    if not ids:
+        return 0
+    w = boxes[ids, 2] - boxes[ids, 0]
+    h = boxes[ids, 3] - boxes[ids, 1]
+    if float(np.mean(h > 1.5 * w)) < 0.6:
+        return 0
+    first: dict[int, int] = {}
+    vote = 0
+    for k in ids:
+        line = lines_of[k]
+        if line in first:
+            vote += 1 if boxes[k, 1] > boxes[first[line], 1] else -1
+        else:
+            first[line] = k
+    return 1 if vote > 0 else -1 if vote < 0 else 0
+
+
+def _reading(words: Sequence[Word], direction: int) -> Sequence[Word]:
+    """Words in the order a turned table's cells read them (lines, then along each line)."""
+    if direction > 0:
+        return sorted(words, key=lambda w: (-round(w.bbox[2], 3), w.bbox[1]))
+    if direction < 0:
+        return sorted(words, key=lambda w: (round(w.bbox[0], 3), -w.bbox[3]))
+    return words
+
+
+def _turn(cells: list[CellBox], n_rows: int, n_cols: int, direction: int) -> list[CellBox]:
+    """Rows and columns of a table whose text is turned: its rows run across the page."""
+    out = []
+    for c in cells:
+        if direction > 0:  # reading downwards: the table's top is the page's right side
+            row, col = n_cols - c.col - c.col_span, c.row
+        else:  # reading upwards: its top is the page's left side
+            row, col = c.col, n_rows - c.row - c.row_span
+        out.append(CellBox(row, col, c.bbox, row_span=c.col_span, col_span=c.row_span,
+                           is_header=c.is_header, confidence=c.confidence))  # fmt: skip
+    return out
 
 
 @register
@@ -114,31 +164,38 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                 continue
             rulings: list[Ruling] = list(ctx.scratch.get(RULINGS, []))
             regions: list[Region] = [r for r in ctx.scratch.get(REGIONS, []) if r.kind == "table"]
-            found = self.find(words, rulings, regions, page.width, page.height)
+            found = self.find(page, words, rulings, regions)
             tables: list[Table] = [
-                build_table(page, f.cells, words, n=n, source=f"{self.kind}:{f.strategy}",
-                            confidence=f.confidence)
+                build_table(page, f.cells, _reading(words, f.direction), n=n,
+                            source=f"{self.kind}:{f.strategy}", confidence=f.confidence)
                 for n, f in enumerate(sorted(found, key=lambda f: (f.bbox[1], f.bbox[0])))
             ]  # fmt: skip
             place_tables(page, tables)
 
     def find(
         self,
+        page: Page,
         words: Sequence[Word],
         rulings: Sequence[Ruling],
         regions: Sequence[Region],
-        width: float,
-        height: float,
     ) -> list[_Found]:
         """Tables on one page (boxes in pt inside, page-relative cells)."""
         o = self.options
+        width, height = page.width, page.height
         scale = np.array([width, height, width, height])
         boxes = np.array([w.bbox for w in words], dtype=np.float64).reshape(-1, 4) * scale
+        texts = [w.text for w in words]
+        lines_of = line_numbers(page, words)
         found: list[_Found] = []
-        for grid in find_grids(rulings, width, height, o.snap):
-            table = self._ruled(grid, boxes, width, height)
-            if table is not None:
-                found.append(table)
+        # Edges of filled areas (shaded rows, cell backgrounds inset in their cells) only count
+        # where drawn lines make no table: next to real borders they add false rows.
+        lines = [r for r in rulings if not (r.filled and r.width == 0)]
+        areas = [r for r in rulings if r.filled and r.width == 0]
+        for group in (lines, areas):
+            for grid in find_grids(group, width, height, o.snap):
+                table = self._ruled(grid, boxes, texts, lines_of, width, height)
+                if table is not None and not any(_overlaps(table.bbox, f.bbox) for f in found):
+                    found.append(table)
         taken = {k for f in found for k in words_in(f.bbox, boxes)}
         free = [k for k in range(len(words)) if k not in taken]
         rows = text_rows(boxes, free)
@@ -161,12 +218,18 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         return found
 
     def _ruled(
-        self, grid: RuledGrid, boxes: np.ndarray, width: float, height: float
+        self,
+        grid: RuledGrid,
+        boxes: np.ndarray,
+        texts: Sequence[str],
+        lines_of: Sequence[int],
+        width: float,
+        height: float,
     ) -> _Found | None:
         n_rows, n_cols = len(grid.rows) - 1, len(grid.cols) - 1
         if n_rows < 2 or n_cols < 2:
             return None
-        grid = split_bands(grid, boxes)
+        grid = split_bands(grid, boxes, texts)
         filled = sum(1 for c in grid.cells if words_in(c.bbox, boxes))
         if filled < 3 or filled < self.options.min_filled_share * len(grid.cells):
             return None
@@ -175,7 +238,10 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                     bbox=_rel(c.bbox, width, height))
             for c in grid.cells
         ]  # fmt: skip
-        return _Found(grid.bbox, cells, 0.9, "ruled")
+        direction = _text_direction(words_in(grid.bbox, boxes), boxes, lines_of)
+        if direction:
+            cells = _turn(cells, len(grid.rows) - 1, len(grid.cols) - 1, direction)
+        return _Found(grid.bbox, cells, 0.9, "ruled", direction)
 
     def _aligned(
         self, rows: Sequence[TextRow], boxes: np.ndarray, page_width: float, min_rows: int

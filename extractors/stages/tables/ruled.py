@@ -19,6 +19,7 @@ from pdfplumber.table import (
 
 from extractors.rulings import Ruling
 from extractors.stages.tables.aligned import TextRow, text_rows
+from extractors.stages.tables.common import is_numeric
 
 Box = tuple[float, float, float, float]
 
@@ -111,9 +112,12 @@ def words_in(box: Box, boxes: np.ndarray, min_share: float = 0.5) -> list[int]:
     return np.flatnonzero(ix * iy / area >= min_share).tolist()
 
 
-def _line_bands(cell_rows: list[list[TextRow]]) -> list[tuple[float, float]] | None:
-    """Where a ruled band's text lines are, if at least two cells hold the same number (2+) of
-    lines at matching heights; None when the band is one row."""
+def _line_bands(
+    cell_rows: list[list[TextRow]], texts: Sequence[str]
+) -> list[tuple[float, float]] | None:
+    """Where a ruled band's text lines are, if it holds several rows: at least two cells with
+    the same number (2+) of lines at matching heights, one of them a column of numbers (a
+    header's wrapped labels also align, but hold no numbers); None when the band is one row."""
     multi = [rows for rows in cell_rows if len(rows) >= 2]
     if len(multi) < 2:
         return None
@@ -127,12 +131,16 @@ def _line_bands(cell_rows: list[list[TextRow]]) -> list[tuple[float, float]] | N
             centre_a, centre_b = (a.top + a.bottom) / 2, (b.top + b.bottom) / 2
             if abs(centre_a - centre_b) > 0.5 * min(a.height, b.height):
                 return None
+    if not any(
+        all(is_numeric(" ".join(texts[k] for k in row.words)) for row in rows) for rows in same
+    ):
+        return None
     return [
         (min(rows[i].top for rows in same), max(rows[i].bottom for rows in same)) for i in range(k)
     ]
 
 
-def split_bands(grid: RuledGrid, boxes: np.ndarray) -> RuledGrid:
+def split_bands(grid: RuledGrid, boxes: np.ndarray, texts: Sequence[str]) -> RuledGrid:
     """Split each ruled row band whose cells hold several aligned text lines into one row per
     line (cells that do not split span the new rows)."""
     n_rows = len(grid.rows) - 1
@@ -141,7 +149,7 @@ def split_bands(grid: RuledGrid, boxes: np.ndarray) -> RuledGrid:
     for r in range(n_rows):
         band = [c for c in grid.cells if c.row == r and c.row_span == 1]
         cell_rows = [text_rows(boxes, words_in(c.bbox, boxes)) for c in band]
-        lines = _line_bands(cell_rows)
+        lines = _line_bands(cell_rows, texts)
         start = len(new_rows) - 1
         if lines:
             for (_, b0), (t1, _) in itertools.pairwise(lines):
