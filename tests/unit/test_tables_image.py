@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from extractors.document import Block, Line, Page, Word
 from extractors.stage import REGIONS, PageContext, Region, StageError
-from extractors.stages.tables.image import ImageTableOptions, ImageTableStage, tile_cells
+from extractors.stages.tables.image import ImageTableOptions, ImageTableStage
+from extractors.stages.tables.image_grid import tile_cells
 from extractors.stages.tables.image_rulings import find_rulings
 from models.assets import ModelAssetError
 from models.fetch import MODEL_DIR_ENV, SLANET, fetch, model_dir, weights_path

@@ -136,10 +136,12 @@ def build_table(
     n: int,
     source: str,
     confidence: float,
+    owned: Sequence[Sequence[Word]] | None = None,
 ) -> Table:
-    """A `Table` whose cells hold the page words inside them (ids, text, confidence)."""
+    """A `Table` whose cells hold the page words inside them (ids, text, confidence); `owned`
+    gives each cell's words when the finder assigned them itself (else `assign_words`)."""
     tid = table_id(page.index, n)
-    owned = assign_words(cells, words)
+    owned = list(owned) if owned is not None else assign_words(cells, words)
     out: list[Cell] = []
     for box, cell_words in zip(cells, owned, strict=True):
         word_conf = [w.confidence for w in cell_words]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -35,9 +35,16 @@ from extractors.stage import (
     StageOptions,
     register,
 )
-from extractors.stages.tables.common import CellBox, build_table, page_words, place_tables
+from extractors.stages.tables.common import (
+    CellBox,
+    assign_words,
+    build_table,
+    page_words,
+    place_tables,
+)
+from extractors.stages.tables.image_grid import tile_cells
 from extractors.stages.tables.image_rulings import PixelBox, find_rulings, full_width_rules
-from models.table_structure import SlaNetStructure, StructureCell, TableStructure, grid_cells
+from models.table_structure import SlaNetStructure, TableStructure, grid_cells
 
 logger = logging.getLogger(__name__)
 SOURCE = "tables.image"
@@ -69,16 +76,21 @@ class Candidate:
     whole_page: bool = False
 
 
-def _work_box(ctx: PageContext, bbox: Sequence[float]) -> PixelBox:
-    """A presented-page-relative box as the axis-aligned box it covers in the work image."""
+def to_work(ctx: PageContext, boxes: np.ndarray) -> np.ndarray:
+    """Presented-page-relative boxes (K x 4) as the axis-aligned boxes they cover in the work
+    image's pixels."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     h, w = ctx.image.shape[:2]
-    x0, y0, x1, y1 = bbox[0] * w, bbox[1] * h, bbox[2] * w, bbox[3] * h
-    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    matrix = np.vstack([ctx.to_page, [0.0, 0.0, 1.0]])
-    inverse = np.linalg.inv(matrix)[:2]
-    mapped = corners @ inverse[:, :2].T + inverse[:, 2]
+    x0, y0, x1, y1 = (boxes * [w, h, w, h]).T
+    corners = np.stack([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], axis=1).transpose(2, 1, 0)
+    inverse = np.linalg.inv(np.vstack([ctx.to_page, [0.0, 0.0, 1.0]]))[:2]
+    mapped = corners @ inverse[:, :2].T + inverse[:, 2]  # K x 4 corners x 2
+    return np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
+
+
+def _work_box(ctx: PageContext, bbox: Sequence[float]) -> PixelBox:
+    ((ax, ay, bx, by),) = to_work(ctx, np.asarray([bbox]))
     wh, ww = ctx.work.shape[:2]
-    (ax, ay), (bx, by) = mapped.min(axis=0), mapped.max(axis=0)
     return (max(0, int(ax)), max(0, int(ay)), min(ww, int(np.ceil(bx))), min(wh, int(np.ceil(by))))
 
 
@@ -90,41 +102,6 @@ def _pad(box: PixelBox, margin: float, width: int, height: int) -> PixelBox:
         min(width, box[2] + pad),
         min(height, box[3] + pad),
     )
-
-
-def _boundaries(n: int, spans: Sequence[tuple[int, int, float, float]], hi: float) -> np.ndarray:
-    """n + 1 cut positions along one axis from cells' (first, span, start, end) extents: between
-    two neighbours, halfway from the end of one to the start of the next (medians over cells)."""
-    starts: list[list[float]] = [[] for _ in range(n)]
-    ends: list[list[float]] = [[] for _ in range(n)]
-    for first, span, a, b in spans:
-        if b > a:
-            starts[first].append(a)
-            ends[first + span - 1].append(b)
-    cuts = np.full(n + 1, np.nan)
-    cuts[0], cuts[n] = 0.0, hi
-    for k in range(1, n):
-        known = [float(np.median(v)) for v in (ends[k - 1], starts[k]) if v]
-        if known:
-            cuts[k] = float(np.mean(known))
-    missing = np.isnan(cuts)
-    if missing.any():
-        index = np.arange(n + 1)
-        cuts[missing] = np.interp(index[missing], index[~missing], cuts[~missing])
-    return np.clip(np.maximum.accumulate(cuts), 0.0, hi)
-
-
-def tile_cells(cells: Sequence[StructureCell], width: int, height: int) -> list[Box]:
-    """Cell boxes (crop pixels) that tile the crop: the model's boxes are loose and skip empty
-    cells, but the grid they imply puts every word of the table in exactly one cell."""
-    n_rows = max(c.row + c.row_span for c in cells)
-    n_cols = max(c.col + c.col_span for c in cells)
-    rows = _boundaries(n_rows, [(c.row, c.row_span, c.box[1], c.box[3]) for c in cells], height)
-    cols = _boundaries(n_cols, [(c.col, c.col_span, c.box[0], c.box[2]) for c in cells], width)
-    return [
-        (cols[c.col], rows[c.row], cols[c.col + c.col_span], rows[c.row + c.row_span])
-        for c in cells
-    ]
 
 
 @register
@@ -228,22 +205,51 @@ class ImageTableStage(PageStage[ImageTableOptions]):
         if not cells or structure.confidence < o.min_confidence:
             return None
         x0, y0, x1, y1 = cand.box
-        boxes: list[CellBox] = []
-        for cell, (a, b, c, d) in zip(cells, tile_cells(cells, x1 - x0, y1 - y0), strict=True):
-            corners = np.array([[a, b], [c, b], [c, d], [a, d]]) + np.array([x0, y0])
-            boxes.append(
-                CellBox(
-                    row=cell.row,
-                    col=cell.col,
-                    bbox=as_box(ctx.relative_bbox(corners)),
-                    row_span=cell.row_span,
-                    col_span=cell.col_span,
-                    is_header=cell.header,
-                    confidence=cell.confidence,
-                )
+        inside = to_work(ctx, np.asarray([w.bbox for w in words])) - [x0, y0, x0, y0]
+        centre_x, centre_y = (inside[:, 0] + inside[:, 2]) / 2, (inside[:, 1] + inside[:, 3]) / 2
+        keep = (centre_x >= 0) & (centre_x <= x1 - x0) & (centre_y >= 0) & (centre_y <= y1 - y0)
+        ours = [w for w, k in zip(words, keep, strict=True) if k]
+        tiles = tile_cells(cells, x1 - x0, y1 - y0)
+
+        def on_page(box: Sequence[float] | np.ndarray, grow: float = 0.0) -> Box:
+            a, b, c, d = (
+                box[0] - grow + x0,
+                box[1] - grow + y0,
+                box[2] + grow + x0,
+                box[3] + grow + y0,
             )
+            return as_box(ctx.relative_bbox(np.array([[a, b], [c, b], [c, d], [a, d]])))
+
+        boxes = [
+            CellBox(
+                row=cell.row,
+                col=cell.col,
+                bbox=on_page(tile),
+                row_span=cell.row_span,
+                col_span=cell.col_span,
+                is_header=cell.header,
+                confidence=cell.confidence,
+            )
+            for cell, tile in zip(cells, tiles, strict=True)
+        ]
+        # The model's own boxes first (they know which lines make one cell), the tiles for the
+        # words they miss.
+        raw = [
+            replace(box, bbox=on_page(cell.box, 2.0))
+            for box, cell in zip(boxes, cells, strict=True)
+        ]
+        owned = assign_words(raw, ours)
+        taken = {w.id for group in owned for w in group}
+        rest = assign_words(boxes, [w for w in ours if w.id not in taken])
+        rank = {w.id: i for i, w in enumerate(ours)}
+        owned = [
+            sorted([*a, *b], key=lambda w: rank[w.id]) for a, b in zip(owned, rest, strict=True)
+        ]
+        for box, group in zip(boxes, owned, strict=True):
+            if group:
+                box.bbox = union([box.bbox, *(as_box(w.bbox) for w in group)])
         table = build_table(
-            ctx.page, boxes, words, n=n, source=SOURCE, confidence=structure.confidence
+            ctx.page, boxes, ours, n=n, source=SOURCE, confidence=structure.confidence, owned=owned
         )
         if table.n_rows < o.min_rows or table.n_cols < o.min_cols:
             return None
