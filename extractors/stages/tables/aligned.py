@@ -17,12 +17,16 @@ import numpy as np
 Box = tuple[float, float, float, float]
 
 
+Cells = tuple[int, int, list[int]]  # a row's cell: first col, last col, word indices
+
+
 @dataclass
 class TextRow:
     top: float
     bottom: float
     words: list[int]  # indices into the page's word boxes, left to right
     chunks: list[list[int]] = field(default_factory=list)
+    caption: bool = False  # "Table 3 ...", "Source: ...": a table ends before such a row
 
     @property
     def height(self) -> float:
@@ -36,6 +40,8 @@ class AlignedTable:
     rows: list[TextRow]
     edges: list[float]
     bbox: Box
+    # Per row: its cells as (first col, last col, word indices).
+    cells: list[list[tuple[int, int, list[int]]]] = field(default_factory=list)
 
     @property
     def n_cols(self) -> int:
@@ -100,6 +106,10 @@ def candidate_runs(
         current.clear()
 
     for row in rows:
+        if row.caption:
+            close()
+            singles = 0
+            continue
         if current:
             gap = row.top - current[-1].bottom
             if gap > max_row_gap * max(row.height, current[-1].height):
@@ -165,18 +175,119 @@ def column_span(box: np.ndarray, edges: Sequence[float]) -> tuple[int, int]:
 
 
 def row_cells(
-    row: TextRow, boxes: np.ndarray, edges: Sequence[float]
+    row: TextRow, boxes: np.ndarray, edges: Sequence[float], gap: float
 ) -> list[tuple[int, int, list[int]]]:
-    """A row's cells: (first col, last col, words), words in one column group joined."""
+    """A row's cells: (first col, last col, words). Words closer than `gap` x row height join
+    one cell, and so do words in one column; a wide gap ends a cell even when its words run
+    past a gutter (a long label right of which a number stands), which then gives way."""
     cells: list[tuple[int, int, list[int]]] = []
+    limit = gap * max(row.height, 1e-6)
     for k in row.words:
         a, b = column_span(boxes[k], edges)
-        if cells and a <= cells[-1][1]:
-            c0, c1, ws = cells[-1]
-            cells[-1] = (c0, max(c1, b), [*ws, k])
-        else:
+        if not cells:
             cells.append((a, b, [k]))
+            continue
+        c0, c1, ws = cells[-1]
+        wide = boxes[k, 0] - boxes[ws[-1], 2] > limit
+        if a > c1:
+            cells.append((a, b, [k]))
+        elif wide and a > c0:
+            cells[-1] = (c0, a - 1, ws)
+            cells.append((a, b, [k]))
+        else:
+            cells[-1] = (c0, max(c1, b), [*ws, k])
     return cells
+
+
+def merge_header_lines(
+    rows: list[TextRow], cells: list[list[tuple[int, int, list[int]]]], numeric: Sequence[bool]
+) -> None:
+    """Join wrapped header labels: above the first row holding a number, a row whose cells all
+    stand over same-span cells of the next row, close below it, is one row with that one."""
+    i = 0
+    while i + 1 < len(rows):
+        if any(numeric[k] for _, _, ws in cells[i] for k in ws) or any(
+            numeric[k] for _, _, ws in cells[i + 1] for k in ws
+        ):
+            return
+        below = {(c0, c1) for c0, c1, _ in cells[i + 1]}
+        close = rows[i + 1].top - rows[i].bottom < 0.5 * rows[i].height
+        if close and all((c0, c1) in below for c0, c1, _ in cells[i]):
+            upper = {(c0, c1): ws for c0, c1, ws in cells[i]}
+            cells[i + 1] = [
+                (c0, c1, [*upper.get((c0, c1), []), *ws]) for c0, c1, ws in cells[i + 1]
+            ]
+            merged = TextRow(rows[i].top, rows[i + 1].bottom, [*rows[i].words, *rows[i + 1].words])
+            merged.chunks = rows[i + 1].chunks
+            rows[i + 1] = merged
+            del rows[i], cells[i]
+        else:
+            i += 1
+
+
+def _join_rows(rows: list[TextRow], cells: list[list[Cells]], first: int, last: int) -> None:
+    """Rows first..last become one: cells with the same columns pool their words."""
+    pooled: dict[tuple[int, int], list[int]] = {}
+    for i in range(first, last + 1):
+        for c0, c1, ws in cells[i]:
+            pooled.setdefault((c0, c1), []).extend(ws)
+    keys = sorted(pooled)
+    merged_cells = [(c0, c1, pooled[(c0, c1)]) for c0, c1 in keys]
+    words = [k for i in range(first, last + 1) for k in rows[i].words]
+    row = TextRow(rows[first].top, max(r.bottom for r in rows[first : last + 1]), words)
+    row.chunks = max((rows[i].chunks for i in range(first, last + 1)), key=len)
+    rows[first : last + 1] = [row]
+    cells[first : last + 1] = [merged_cells]
+
+
+def merge_continuations(
+    rows: list[TextRow],
+    cells: list[list[Cells]],
+    numeric: Sequence[bool],
+    texts: Sequence[str],
+    max_gap: float = 0.6,
+) -> None:
+    """Join a wrapped first-column label with its row. Two shapes: values standing in a row
+    without a label, between label fragments just above/below it (values centred on a
+    wrapped label); and a fragment starting in lower case right under a labelled row."""
+
+    def fragment(i: int) -> bool:
+        return (
+            len(cells[i]) == 1
+            and cells[i][0][:2] == (0, 0)
+            and sum(numeric[k] for k in cells[i][0][2]) * 2 < len(cells[i][0][2])
+        )
+
+    def close(upper: int, lower: int) -> bool:
+        return rows[lower].top - rows[upper].bottom < max_gap * rows[upper].height
+
+    i = 0
+    while i < len(rows):
+        unlabelled = bool(cells[i]) and all(c0 > 0 for c0, _, _ in cells[i])
+        if unlabelled and any(numeric[k] for _, _, ws in cells[i] for k in ws):
+            first, last = i, i
+            while first > 0 and i - first < 2 and fragment(first - 1) and close(first - 1, first):
+                first -= 1
+            while (
+                last + 1 < len(rows)
+                and last - i < 2
+                and fragment(last + 1)
+                and close(last, last + 1)
+            ):
+                last += 1
+            if (first, last) != (i, i):
+                _join_rows(rows, cells, first, last)
+                i = first
+        elif (
+            i > 0
+            and fragment(i)
+            and close(i - 1, i)
+            and any(c0 == 0 for c0, _, _ in cells[i - 1])
+            and texts[cells[i][0][2][0]][:1].islower()
+        ):
+            _join_rows(rows, cells, i - 1, i)
+            continue
+        i += 1
 
 
 def build_aligned(
@@ -186,15 +297,19 @@ def build_aligned(
     min_gutter: float,
     tolerance: float,
 ) -> AlignedTable | None:
-    """Columns for a stretch of rows (from the gutters of its multi-chunk rows); None when no
-    gutter runs down them."""
+    """Columns for a stretch of rows, from the gutters of its rows with the most cells (header
+    rows with spanning labels have fewer); None when no gutter runs down them."""
     multi = [r for r in rows if len(r.chunks) >= 2] or list(rows)
+    typical = float(np.median([len(r.chunks) for r in multi]))
+    evidence = [r for r in multi if len(r.chunks) >= typical]
     height = float(np.median([r.height for r in multi]))
-    found, _ = gutters(multi, boxes, min_gutter * height, tolerance)
-    _, bbox = gutters(rows, boxes, min_gutter * height, 1.0)
+    found, _ = gutters(evidence, boxes, min_gutter * height, tolerance)
     if not found:
         return None
-    edges = [bbox[0], *((a + b) / 2 for a, b in found), bbox[2]]
+    ids = [k for r in rows for k in r.words]
+    x0, x1 = float(boxes[ids, 0].min()), float(boxes[ids, 2].max())
+    bbox = (x0, rows[0].top, x1, max(r.bottom for r in rows))
+    edges = [x0, *((a + b) / 2 for a, b in found), x1]
     return AlignedTable(list(rows), edges, bbox)
 
 
@@ -205,6 +320,8 @@ __all__ = [
     "candidate_runs",
     "column_span",
     "gutters",
+    "merge_continuations",
+    "merge_header_lines",
     "row_cells",
     "split_chunks",
     "text_rows",

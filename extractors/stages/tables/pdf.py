@@ -39,15 +39,31 @@ from extractors.stage import (
 )
 from extractors.stages.tables.aligned import (
     AlignedTable,
+    Cells,
     TextRow,
     build_aligned,
     candidate_runs,
+    merge_continuations,
+    merge_header_lines,
     row_cells,
     split_chunks,
     text_rows,
 )
-from extractors.stages.tables.common import CellBox, build_table, page_words, place_tables
-from extractors.stages.tables.ruled import RuledGrid, find_grids, split_bands, words_in
+from extractors.stages.tables.common import (
+    CellBox,
+    build_table,
+    is_numeric,
+    page_words,
+    place_tables,
+)
+from extractors.stages.tables.ruled import (
+    RuledGrid,
+    find_grids,
+    split_bands,
+    split_spans,
+    words_in,
+)
+from extractors.stages.tables.text_cues import is_caption, is_list, prose_columns
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +77,18 @@ class PdfTableOptions(StageOptions):
     # Share of a table's rows whose words may cross a gutter (spanning cells).
     gutter_tolerance: float = Field(default=0.15, ge=0, lt=1)
     # A vertical gap wider than this (x row height) ends a text-aligned table.
-    max_row_gap: float = Field(default=1.6, gt=0)
+    max_row_gap: float = Field(default=2.5, gt=0)
     # One-cell rows (wrapped labels, section rows) a text-aligned table may hold in a row.
     max_single_rows: int = Field(default=2, ge=0)
     # Rows with two or more cells a text-aligned table needs (layout-proposed ones: min_rows-1).
     min_rows: int = Field(default=3, ge=2)
     # Median words per filled cell above which aligned text is prose in columns, not a table.
     max_cell_words: float = Field(default=6.0, gt=0)
+    # A column where this share of rows holds cells of `prose_words`+ words is running text.
+    prose_words: int = Field(default=5, ge=2)
+    prose_share: float = Field(default=0.6, gt=0, le=1)
+    # A text-aligned candidate inside a layout figure needs this share of its grid filled.
+    min_figure_fill: float = Field(default=0.7, ge=0, le=1)
     # Two columns both wider than this share of the page are a two-column text layout.
     prose_column_width: float = Field(default=0.3, gt=0, le=1)
     # A ruled grid needs at least this share of its cells filled (chart grids are empty).
@@ -87,6 +108,20 @@ class _Found:
 
 def _rel(box: Box, width: float, height: float) -> Box:
     return (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+
+
+def _pt(bbox: Sequence[float], width: float, height: float) -> Box:
+    return (bbox[0] * width, bbox[1] * height, bbox[2] * width, bbox[3] * height)
+
+
+def _inside(inner: Box, outer: Box, share: float = 0.5) -> bool:
+    return area(inner) > 0 and intersection(inner, outer) >= share * area(inner)
+
+
+def _fill(table: AlignedTable) -> float:
+    """Share of a table's grid positions its cells cover."""
+    covered = sum(c1 - c0 + 1 for row in table.cells for c0, c1, _ in row)
+    return covered / max(1, len(table.rows) * table.n_cols)
 
 
 def _overlaps(a: Box, b: Box, share: float = 0.5) -> bool:
@@ -119,6 +154,20 @@ def _text_direction(ids: Sequence[int], boxes: np.ndarray, lines_of: Sequence[in
         else:
             first[line] = k
     return 1 if vote > 0 else -1 if vote < 0 else 0
+
+
+def _without(
+    row: TextRow, cells: Sequence[Cells], col: int, boxes: np.ndarray, gap: float
+) -> TextRow:
+    """The row without the words of its cells starting in column `col`."""
+    drop = {k for c0, _, ws in cells if c0 == col for k in ws}
+    words = [k for k in row.words if k not in drop]
+    out = TextRow(row.top, row.bottom, words)
+    if words:
+        out.top = float(boxes[words, 1].min())
+        out.bottom = float(boxes[words, 3].max())
+        split_chunks(out, boxes, gap)
+    return out
 
 
 def _reading(words: Sequence[Word], direction: int) -> Sequence[Word]:
@@ -163,7 +212,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
             if not words:
                 continue
             rulings: list[Ruling] = list(ctx.scratch.get(RULINGS, []))
-            regions: list[Region] = [r for r in ctx.scratch.get(REGIONS, []) if r.kind == "table"]
+            regions: list[Region] = list(ctx.scratch.get(REGIONS, []))
             found = self.find(page, words, rulings, regions)
             tables: list[Table] = [
                 build_table(page, f.cells, _reading(words, f.direction), n=n,
@@ -179,12 +228,16 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         rulings: Sequence[Ruling],
         regions: Sequence[Region],
     ) -> list[_Found]:
-        """Tables on one page (boxes in pt inside, page-relative cells)."""
+        """Tables on one page (boxes in pt inside, page-relative cells); `regions` are the
+        layout model's (tables propose, figures veto text-aligned candidates: chart labels
+        line up too)."""
         o = self.options
         width, height = page.width, page.height
+        figures = [_pt(r.bbox, width, height) for r in regions if r.kind == "figure"]
         scale = np.array([width, height, width, height])
         boxes = np.array([w.bbox for w in words], dtype=np.float64).reshape(-1, 4) * scale
         texts = [w.text for w in words]
+        numeric = [is_numeric(t) for t in texts]
         lines_of = line_numbers(page, words)
         found: list[_Found] = []
         # Edges of filled areas (shaded rows, cell backgrounds inset in their cells) only count
@@ -201,18 +254,30 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         rows = text_rows(boxes, free)
         for row in rows:
             split_chunks(row, boxes, o.cell_gap)
+            row.caption = is_caption([texts[k] for k in row.words[:2]])
         for run in candidate_runs(rows, o.max_row_gap, o.max_single_rows, o.min_rows):
-            aligned = self._aligned(run, boxes, width, o.min_rows)
-            if aligned is not None and not any(_overlaps(aligned.bbox, f.bbox) for f in found):
+            aligned = self._aligned(run, boxes, numeric, texts, width, o.min_rows)
+            if aligned is None:
+                continue
+            # CDLA calls some full tables figures too: only a sparse grid inside a figure is
+            # taken for chart labels.
+            if _fill(aligned) < o.min_figure_fill and any(
+                _inside(aligned.bbox, f) for f in figures
+            ):
+                continue
+            if not any(_overlaps(aligned.bbox, f.bbox) for f in found):
                 found.append(self._aligned_cells(aligned, boxes, width, height, 0.7))
         for region in regions:
-            box = (region.bbox[0] * width, region.bbox[1] * height,
-                   region.bbox[2] * width, region.bbox[3] * height)  # fmt: skip
+            if region.kind != "table":
+                continue
+            box = _pt(region.bbox, width, height)
             if any(_overlaps(box, f.bbox, 0.3) for f in found):
                 continue
             inside = set(words_in(box, boxes))
             sub = [r for r in rows if inside.issuperset(r.words)]
-            aligned = self._aligned(sub, boxes, width, o.min_rows - 1) if sub else None
+            aligned = (
+                self._aligned(sub, boxes, numeric, texts, width, o.min_rows - 1) if sub else None
+            )
             if aligned is not None:
                 found.append(self._aligned_cells(aligned, boxes, width, height, 0.6))
         return found
@@ -229,7 +294,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         n_rows, n_cols = len(grid.rows) - 1, len(grid.cols) - 1
         if n_rows < 2 or n_cols < 2:
             return None
-        grid = split_bands(grid, boxes, texts)
+        grid = split_bands(split_spans(grid, boxes), boxes, texts)
         filled = sum(1 for c in grid.cells if words_in(c.bbox, boxes))
         if filled < 3 or filled < self.options.min_filled_share * len(grid.cells):
             return None
@@ -244,21 +309,44 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         return _Found(grid.bbox, cells, 0.9, "ruled", direction)
 
     def _aligned(
-        self, rows: Sequence[TextRow], boxes: np.ndarray, page_width: float, min_rows: int
+        self,
+        rows: Sequence[TextRow],
+        boxes: np.ndarray,
+        numeric: Sequence[bool],
+        texts: Sequence[str],
+        page_width: float,
+        min_rows: int,
+        depth: int = 0,
     ) -> AlignedTable | None:
         o = self.options
         table = build_aligned(rows, boxes, min_gutter=o.min_gutter, tolerance=o.gutter_tolerance)
         if table is None:
             return None
-        per_row = [row_cells(r, boxes, table.edges) for r in table.rows]
-        # Caption or note lines that span the whole table at its ends are not table rows.
+        per_row = [row_cells(r, boxes, table.edges, o.cell_gap) for r in table.rows]
+        # Lines that span the whole table at its ends (captions, notes) are not table rows.
         while per_row and len(per_row[0]) == 1 and per_row[0][0][1] - per_row[0][0][0] > 0:
             per_row.pop(0)
             table.rows.pop(0)
         while per_row and len(per_row[-1]) == 1 and per_row[-1][0][1] - per_row[-1][0][0] > 0:
             per_row.pop()
             table.rows.pop()
-        if sum(len(cells) >= 2 for cells in per_row) < min_rows:
+        merge_header_lines(table.rows, per_row, numeric)
+        merge_continuations(table.rows, per_row, numeric, texts)
+        table.cells = per_row
+        if sum(len(cells) >= 2 for cells in per_row) < min_rows or is_list(per_row, texts):
+            return None
+        prose = prose_columns(per_row, table.n_cols, o.prose_words, o.prose_share)
+        if prose and depth == 0 and len(prose) == 1 and prose[0] in (0, table.n_cols - 1):
+            # A table beside a column of running text: the table without that column.
+            keep = [_without(r, cells, prose[0], boxes, o.cell_gap) for r, cells in
+                    zip(table.rows, per_row, strict=True)]  # fmt: skip
+            kept = [r for r in keep if r.words]
+            return (
+                self._aligned(kept, boxes, numeric, texts, page_width, min_rows, 1)
+                if kept
+                else None
+            )
+        if prose:
             return None
         counts = [len(ws) for cells in per_row for _, _, ws in cells]
         if float(np.median(counts)) > o.max_cell_words:
@@ -278,7 +366,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         cells: list[CellBox] = []
         for r, row in enumerate(table.rows):
             taken = [False] * table.n_cols
-            for c0, c1, _ in row_cells(row, boxes, edges):
+            for c0, c1, _ in table.cells[r]:
                 box = (edges[c0], row.top, edges[c1 + 1], row.bottom)
                 cells.append(CellBox(r, c0, _rel(box, width, height), col_span=c1 - c0 + 1))
                 for c in range(c0, c1 + 1):

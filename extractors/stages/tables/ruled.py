@@ -174,4 +174,46 @@ def split_bands(grid: RuledGrid, boxes: np.ndarray, texts: Sequence[str]) -> Rul
     return RuledGrid(cells, new_rows, grid.cols, grid.bbox)
 
 
-__all__ = ["GridCell", "RuledGrid", "find_grids", "ruling_edges", "split_bands", "words_in"]
+def split_spans(grid: RuledGrid, boxes: np.ndarray) -> RuledGrid:
+    """Split a cell spanning columns at the grid's column borders that no word inside it
+    crosses, when its words then fall in two or more parts: a body row ruled only above and
+    below, under a header with column rules, holds one value per column."""
+    cells: list[GridCell] = []
+    for c in grid.cells:
+        inside = words_in(c.bbox, boxes)
+        if c.col_span == 1 or not inside:
+            cells.append(c)
+            continue
+        cuts = [
+            k
+            for k in range(c.col + 1, c.col + c.col_span)
+            if not any(
+                boxes[i, 0] < grid.cols[k] - 1 < grid.cols[k] + 1 < boxes[i, 2] for i in inside
+            )
+        ]
+        bounds = [c.col, *cuts, c.col + c.col_span]
+        parts = list(itertools.pairwise(bounds))
+        used = {
+            j
+            for i in inside
+            for j, (a, b) in enumerate(parts)
+            if grid.cols[a] <= (boxes[i, 0] + boxes[i, 2]) / 2 <= grid.cols[b]
+        }
+        if len(used) < 2:
+            cells.append(c)
+            continue
+        for a, b in parts:
+            box = (grid.cols[a], c.bbox[1], grid.cols[b], c.bbox[3])
+            cells.append(GridCell(c.row, a, c.row_span, b - a, box))
+    return RuledGrid(cells, grid.rows, grid.cols, grid.bbox)
+
+
+__all__ = [
+    "GridCell",
+    "RuledGrid",
+    "find_grids",
+    "ruling_edges",
+    "split_bands",
+    "split_spans",
+    "words_in",
+]
