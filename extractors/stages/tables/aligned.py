@@ -42,6 +42,8 @@ class AlignedTable:
     bbox: Box
     # Per row: its cells as (first col, last col, word indices).
     cells: list[list[tuple[int, int, list[int]]]] = field(default_factory=list)
+    spans: dict[tuple[int, int], int] = field(default_factory=dict)  # (row, col): rows spanned
+    n_header: int = 0  # leading header rows
 
     @property
     def n_cols(self) -> int:

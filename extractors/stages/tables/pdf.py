@@ -56,6 +56,7 @@ from extractors.stages.tables.common import (
     page_words,
     place_tables,
 )
+from extractors.stages.tables.headers import header_rows, join_stub_head, spread_labels
 from extractors.stages.tables.ruled import (
     RuledGrid,
     find_grids,
@@ -63,7 +64,7 @@ from extractors.stages.tables.ruled import (
     split_spans,
     words_in,
 )
-from extractors.stages.tables.text_cues import is_caption, is_list, prose_columns
+from extractors.stages.tables.text_cues import is_caption, is_list, prose_columns, prose_rows
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class PdfTableOptions(StageOptions):
     # A column where this share of rows holds cells of `prose_words`+ words is running text.
     prose_words: int = Field(default=5, ge=2)
     prose_share: float = Field(default=0.6, gt=0, le=1)
+    # Leading rows above the first row of numbers that may form a text-aligned table's header.
+    max_header_rows: int = Field(default=6, ge=0)
     # A text-aligned candidate inside a layout figure needs this share of its grid filled.
     min_figure_fill: float = Field(default=0.7, ge=0, le=1)
     # Two columns both wider than this share of the page are a two-column text layout.
@@ -252,9 +255,14 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         taken = {k for f in found for k in words_in(f.bbox, boxes)}
         free = [k for k in range(len(words)) if k not in taken]
         rows = text_rows(boxes, free)
-        for row in rows:
+        for i, row in enumerate(rows):
             split_chunks(row, boxes, o.cell_gap)
             row.caption = is_caption([texts[k] for k in row.words[:2]])
+            # A caption's wrapped lines (close below it, up to three) belong to it too.
+            for j in range(max(0, i - 3), i):
+                prev = rows[j]
+                if prev.caption and 0 <= row.top - prev.bottom < 0.5 * prev.height:
+                    row.caption = True
         for run in candidate_runs(rows, o.max_row_gap, o.max_single_rows, o.min_rows):
             aligned = self._aligned(run, boxes, numeric, texts, width, o.min_rows)
             if aligned is None:
@@ -330,9 +338,18 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         while per_row and len(per_row[-1]) == 1 and per_row[-1][0][1] - per_row[-1][0][0] > 0:
             per_row.pop()
             table.rows.pop()
+        # Two rows of running text in a row end the table (the text under it, in columns).
+        running = prose_rows(per_row, o.prose_words)
+        for r in range(1, len(per_row) - 1):
+            if running[r] and running[r + 1]:
+                del per_row[r:], table.rows[r:]
+                break
         merge_header_lines(table.rows, per_row, numeric)
         merge_continuations(table.rows, per_row, numeric, texts)
         table.cells = per_row
+        table.n_header = header_rows(per_row, numeric, o.max_header_rows)
+        spread_labels(table, boxes, table.n_header)
+        join_stub_head(table, table.n_header)
         if sum(len(cells) >= 2 for cells in per_row) < min_rows or is_list(per_row, texts):
             return None
         prose = prose_columns(per_row, table.n_cols, o.prose_words, o.prose_share)
@@ -362,19 +379,24 @@ class PdfTableStage(PageStage[PdfTableOptions]):
     def _aligned_cells(
         self, table: AlignedTable, boxes: np.ndarray, width: float, height: float, conf: float
     ) -> _Found:
-        edges = table.edges
+        edges, rows = table.edges, table.rows
         cells: list[CellBox] = []
-        for r, row in enumerate(table.rows):
-            taken = [False] * table.n_cols
+        covered: set[tuple[int, int]] = set()
+        for r, row in enumerate(rows):
             for c0, c1, _ in table.cells[r]:
-                box = (edges[c0], row.top, edges[c1 + 1], row.bottom)
-                cells.append(CellBox(r, c0, _rel(box, width, height), col_span=c1 - c0 + 1))
-                for c in range(c0, c1 + 1):
-                    taken[c] = True
+                span = table.spans.get((r, c0), 1)
+                box = (edges[c0], row.top, edges[c1 + 1], rows[r + span - 1].bottom)
+                header = r < table.n_header
+                cells.append(CellBox(r, c0, _rel(box, width, height), row_span=span,
+                                     col_span=c1 - c0 + 1, is_header=header))  # fmt: skip
+                covered |= {(r + i, c) for i in range(span) for c in range(c0, c1 + 1)}
+        for r, row in enumerate(rows):
             for c in range(table.n_cols):
-                if not taken[c]:
+                if (r, c) not in covered:
                     box = (edges[c], row.top, edges[c + 1], row.bottom)
-                    cells.append(CellBox(r, c, _rel(box, width, height)))
+                    cells.append(
+                        CellBox(r, c, _rel(box, width, height), is_header=r < table.n_header)
+                    )
         return _Found(table.bbox, cells, conf, "aligned")
 
 

@@ -11,7 +11,7 @@ from extractors.stages.tables.aligned import Cells
 
 _CAPTION = re.compile(r"^(table|tab\.|figure|fig\.|exhibit|chart)$", re.IGNORECASE)
 _CAPTION_NUMBER = re.compile(r"^[A-Z]?[-.]?[0-9IVX]")
-_NOTE = re.compile(r"^(sources?|notes?)\s*:", re.IGNORECASE)
+_NOTE = re.compile(r"^(sources?|notes?|abbreviations?)\s*:|^[*†‡§¶]+\s*\S", re.IGNORECASE)
 _MARKER = re.compile(r"^([•\-–—*·▪►○◦■□✓]|\(?[0-9]{1,2}[.)]|\(?[a-zA-Z][.)]|[ivx]{1,4}[.)])$")
 
 
@@ -43,6 +43,16 @@ def prose_columns(
     return out
 
 
+def prose_rows(cells: Sequence[Sequence[Cells]], min_words: int) -> list[bool]:
+    """Per row: does it read as running text (a cell of `min_words`+ words over 2+ columns,
+    or two such cells)?"""
+    out = []
+    for row in cells:
+        long = [(c0, c1) for c0, c1, ws in row if len(ws) >= min_words]
+        out.append(any(c1 > c0 for c0, c1 in long) or len(long) >= 2)
+    return out
+
+
 def is_list(cells: Sequence[Sequence[Cells]], texts: Sequence[str]) -> bool:
     """The first column holds only bullets or item markers ("•", "1.", "a)"): a list."""
     first = [ws for r in cells for c0, c1, ws in r if c0 == 0 and c1 == 0]
@@ -50,4 +60,4 @@ def is_list(cells: Sequence[Sequence[Cells]], texts: Sequence[str]) -> bool:
     return len(markers) >= 2 and sum(markers) >= 0.8 * len(markers)
 
 
-__all__ = ["is_caption", "is_list", "prose_columns"]
+__all__ = ["is_caption", "is_list", "prose_columns", "prose_rows"]
