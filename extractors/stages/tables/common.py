@@ -219,7 +219,8 @@ def place_tables(page: Page, tables: Sequence[Table], tolerance: float = 0.002) 
             if block is not target:
                 inside = [ln for ln in block.lines if _line_inside(ln, box, tolerance)]
                 if inside:
-                    block.lines = [ln for ln in block.lines if ln not in inside]
+                    moved = {id(ln) for ln in inside}  # identity: model equality is slow
+                    block.lines = [ln for ln in block.lines if id(ln) not in moved]
                     target.lines.extend(inside)
         target.lines.sort(key=lambda ln: line_rank.get(ln.id, 0))
         target.bbox = [round(v, 5) for v in union([box, *(as_box(ln.bbox) for ln in target.lines)])]

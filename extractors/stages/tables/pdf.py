@@ -60,6 +60,7 @@ from extractors.stages.tables.headers import header_rows, join_stub_head, spread
 from extractors.stages.tables.ruled import (
     RuledGrid,
     find_grids,
+    members,
     split_bands,
     split_spans,
     words_in,
@@ -173,6 +174,15 @@ def _without(
     return out
 
 
+def _near(words: Sequence[Word], bbox: Box, page: Page, margin: float = 2.0) -> list[Word]:
+    """The words that touch a table's box (pt), in page order: all its cells can hold."""
+    x0, y0 = (bbox[0] - margin) / page.width, (bbox[1] - margin) / page.height
+    x1, y1 = (bbox[2] + margin) / page.width, (bbox[3] + margin) / page.height
+    return [
+        w for w in words if w.bbox[0] < x1 and w.bbox[2] > x0 and w.bbox[1] < y1 and w.bbox[3] > y0
+    ]
+
+
 def _reading(words: Sequence[Word], direction: int) -> Sequence[Word]:
     """Words in the order a turned table's cells read them (lines, then along each line)."""
     if direction > 0:
@@ -218,8 +228,8 @@ class PdfTableStage(PageStage[PdfTableOptions]):
             regions: list[Region] = list(ctx.scratch.get(REGIONS, []))
             found = self.find(page, words, rulings, regions)
             tables: list[Table] = [
-                build_table(page, f.cells, _reading(words, f.direction), n=n,
-                            source=f"{self.kind}:{f.strategy}", confidence=f.confidence)
+                build_table(page, f.cells, _reading(_near(words, f.bbox, page), f.direction),
+                            n=n, source=f"{self.kind}:{f.strategy}", confidence=f.confidence)
                 for n, f in enumerate(sorted(found, key=lambda f: (f.bbox[1], f.bbox[0])))
             ]  # fmt: skip
             place_tables(page, tables)
@@ -302,8 +312,9 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         n_rows, n_cols = len(grid.rows) - 1, len(grid.cols) - 1
         if n_rows < 2 or n_cols < 2:
             return None
-        grid = split_bands(split_spans(grid, boxes), boxes, texts)
-        filled = sum(1 for c in grid.cells if words_in(c.bbox, boxes))
+        ids = words_in(grid.bbox, boxes)
+        grid = split_bands(split_spans(grid, boxes, ids), boxes, texts, ids)
+        filled = sum(1 for ws in members(grid, boxes, ids) if ws)
         if filled < 3 or filled < self.options.min_filled_share * len(grid.cells):
             return None
         cells = [
@@ -311,7 +322,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                     bbox=_rel(c.bbox, width, height))
             for c in grid.cells
         ]  # fmt: skip
-        direction = _text_direction(words_in(grid.bbox, boxes), boxes, lines_of)
+        direction = _text_direction(ids, boxes, lines_of)
         if direction:
             cells = _turn(cells, len(grid.rows) - 1, len(grid.cols) - 1, direction)
         return _Found(grid.bbox, cells, 0.9, "ruled", direction)

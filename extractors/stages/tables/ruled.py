@@ -112,6 +112,27 @@ def words_in(box: Box, boxes: np.ndarray, min_share: float = 0.5) -> list[int]:
     return np.flatnonzero(ix * iy / area >= min_share).tolist()
 
 
+def members(grid: RuledGrid, boxes: np.ndarray, ids: Sequence[int]) -> list[list[int]]:
+    """Per cell of the grid: the words among `ids` whose centre lies in it (one cell each)."""
+    out: list[list[int]] = [[] for _ in grid.cells]
+    if not ids or not grid.cells:
+        return out
+    ids_a = np.asarray(ids)
+    cx = (boxes[ids_a, 0] + boxes[ids_a, 2]) / 2
+    cy = (boxes[ids_a, 1] + boxes[ids_a, 3]) / 2
+    cells = np.array([c.bbox for c in grid.cells])
+    inside = (
+        (cells[:, None, 0] <= cx) & (cx <= cells[:, None, 2])
+        & (cells[:, None, 1] <= cy) & (cy <= cells[:, None, 3])
+    )  # fmt: skip
+    hit = inside.any(axis=0)
+    first = inside.argmax(axis=0)
+    for k, cell, ok in zip(ids_a.tolist(), first.tolist(), hit.tolist(), strict=True):
+        if ok:
+            out[cell].append(k)
+    return out
+
+
 def _line_bands(
     cell_rows: list[list[TextRow]], texts: Sequence[str]
 ) -> list[tuple[float, float]] | None:
@@ -140,15 +161,18 @@ def _line_bands(
     ]
 
 
-def split_bands(grid: RuledGrid, boxes: np.ndarray, texts: Sequence[str]) -> RuledGrid:
+def split_bands(
+    grid: RuledGrid, boxes: np.ndarray, texts: Sequence[str], ids: Sequence[int]
+) -> RuledGrid:
     """Split each ruled row band whose cells hold several aligned text lines into one row per
     line (cells that do not split span the new rows)."""
     n_rows = len(grid.rows) - 1
+    inside = members(grid, boxes, ids)
     new_rows: list[float] = [grid.rows[0]]
     mapping: list[tuple[int, int]] = []  # per old row: first new row, number of new rows
     for r in range(n_rows):
-        band = [c for c in grid.cells if c.row == r and c.row_span == 1]
-        cell_rows = [text_rows(boxes, words_in(c.bbox, boxes)) for c in band]
+        band = [i for i, c in enumerate(grid.cells) if c.row == r and c.row_span == 1]
+        cell_rows = [text_rows(boxes, inside[i]) for i in band]
         lines = _line_bands(cell_rows, texts)
         start = len(new_rows) - 1
         if lines:
@@ -174,13 +198,12 @@ def split_bands(grid: RuledGrid, boxes: np.ndarray, texts: Sequence[str]) -> Rul
     return RuledGrid(cells, new_rows, grid.cols, grid.bbox)
 
 
-def split_spans(grid: RuledGrid, boxes: np.ndarray) -> RuledGrid:
+def split_spans(grid: RuledGrid, boxes: np.ndarray, ids: Sequence[int]) -> RuledGrid:
     """Split a cell spanning columns at the grid's column borders that no word inside it
     crosses, when its words then fall in two or more parts: a body row ruled only above and
     below, under a header with column rules, holds one value per column."""
     cells: list[GridCell] = []
-    for c in grid.cells:
-        inside = words_in(c.bbox, boxes)
+    for c, inside in zip(grid.cells, members(grid, boxes, ids), strict=True):
         if c.col_span == 1 or not inside:
             cells.append(c)
             continue
@@ -212,6 +235,7 @@ __all__ = [
     "GridCell",
     "RuledGrid",
     "find_grids",
+    "members",
     "ruling_edges",
     "split_bands",
     "split_spans",
