@@ -351,6 +351,33 @@ def evaluate_layout_command(
         console.print(f"  AP {label}: folio {ours:.3f}{bare}")
 
 
+@app.command("evaluate-tables")
+def evaluate_tables_command(
+    datasets: Annotated[
+        list[Path],
+        typer.Argument(
+            help="table dataset folders: icdar2013_tables, camelot_tables, pdfplumber_tables, "
+            "pubtabnet (in ../shared/datasets)"
+        ),
+    ],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    split: Annotated[str, typer.Option(help="split folder inside each dataset")] = "dev",
+    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+) -> None:
+    """Table accuracy: ICDAR 2013 region and cell adjacency F1 (vs plain pdfplumber), camelot
+    and pdfplumber test expectations, PubTabNet TEDS (vs bare SLANet)."""
+    from pipelines.table_evaluation import dataset_kind, evaluate_table_dataset
+
+    try:
+        for dataset in datasets:
+            dataset_kind(dataset, split)
+        load_profile(profile)
+    except ValueError as error:  # ProfileError is a ValueError
+        _fail(str(error))
+    for dataset in datasets:
+        console.print(evaluate_table_dataset(dataset, profile, split, limit), highlight=False)
+
+
 @app.command("evaluate-office")
 def evaluate_office_command(
     dataset: Annotated[
