@@ -16,6 +16,7 @@ page-relative in what it writes.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -122,6 +123,19 @@ def _inside(inner: Box, outer: Box, share: float = 0.5) -> bool:
     return area(inner) > 0 and intersection(inner, outer) >= share * area(inner)
 
 
+_LEADER = re.compile(r"^[.·…]+$")
+
+
+def _unruled_rows(inside: Sequence[list[int]], boxes: np.ndarray, texts: Sequence[str]) -> int:
+    """Words in ruled cells that hold 4+ rows mostly of numbers (a data block between rules)."""
+    total = 0
+    for ws in inside:
+        rows_of_numbers = len(ws) >= 4 and sum(is_numeric(texts[k]) for k in ws) >= 0.5 * len(ws)
+        if rows_of_numbers and len(text_rows(boxes, ws)) >= 4:
+            total += len(ws)
+    return total
+
+
 def _fill(table: AlignedTable) -> float:
     """Share of a table's grid positions its cells cover."""
     covered = sum(c1 - c0 + 1 for row in table.cells for c0, c1, _ in row)
@@ -175,12 +189,16 @@ def _without(
 
 
 def _near(words: Sequence[Word], bbox: Box, page: Page, margin: float = 2.0) -> list[Word]:
-    """The words that touch a table's box (pt), in page order: all its cells can hold."""
+    """The words that touch a table's box (pt), in page order: all its cells can hold (dot
+    leaders left out: a cell holds "Total", not "Total . . . .")."""
     x0, y0 = (bbox[0] - margin) / page.width, (bbox[1] - margin) / page.height
     x1, y1 = (bbox[2] + margin) / page.width, (bbox[3] + margin) / page.height
     return [
-        w for w in words if w.bbox[0] < x1 and w.bbox[2] > x0 and w.bbox[1] < y1 and w.bbox[3] > y0
-    ]
+        w
+        for w in words
+        if w.bbox[0] < x1 and w.bbox[2] > x0 and w.bbox[1] < y1 and w.bbox[3] > y0
+        and not _LEADER.match(w.text)
+    ]  # fmt: skip
 
 
 def _reading(words: Sequence[Word], direction: int) -> Sequence[Word]:
@@ -263,7 +281,8 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                 if table is not None and not any(_overlaps(table.bbox, f.bbox) for f in found):
                     found.append(table)
         taken = {k for f in found for k in words_in(f.bbox, boxes)}
-        free = [k for k in range(len(words)) if k not in taken]
+        # Dot leaders ("Total . . . . 11.2") would glue a label to its first number.
+        free = [k for k in range(len(words)) if k not in taken and not _LEADER.match(texts[k])]
         rows = text_rows(boxes, free)
         for i, row in enumerate(rows):
             split_chunks(row, boxes, o.cell_gap)
@@ -314,7 +333,10 @@ class PdfTableStage(PageStage[PdfTableOptions]):
             return None
         ids = words_in(grid.bbox, boxes)
         grid = split_bands(split_spans(grid, boxes, ids), boxes, texts, ids)
-        filled = sum(1 for ws in members(grid, boxes, ids) if ws)
+        inside = members(grid, boxes, ids)
+        filled = sum(1 for ws in inside if ws)
+        if _unruled_rows(inside, boxes, texts) >= 0.5 * max(1, len(ids)):
+            return None  # rules around blocks of rows: the rows inside are text-aligned
         if filled < 3 or filled < self.options.min_filled_share * len(grid.cells):
             return None
         cells = [
