@@ -3,9 +3,11 @@ rows in one ruled band, and dense two-column text that must stay text."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pypdfium2 as pdfium
 from fpdf import FPDF
 
 import extractors.stages.tables.pdf  # noqa: F401  (registers tables.pdf)
@@ -163,3 +165,87 @@ def test_dense_two_column_text_has_no_table(tmp_path: Path) -> None:
     doc = _run(tmp_path, draw)
     assert doc.pages[0].tables == []
     assert all(b.kind != "table" for b in doc.pages[0].blocks)
+
+
+def test_caption_list_and_header_structure(tmp_path: Path) -> None:
+    """A caption above and a note below stay out; a label centred over two columns spans
+    them; the stub head spans the header rows; a bulleted list beside is no table."""
+
+    def draw(pdf: FPDF) -> None:
+        _put(pdf, 80, 100, "Table 2. Sales by region and year")
+        _put(pdf, 80, 122, "Region")
+        _put(pdf, 80, 134, "name")
+        _put(pdf, 262, 122, "Units sold")  # centred over the two year columns
+        for c, year in enumerate(["2022", "2023"]):
+            _put(pdf, 240 + 60 * c, 134, year)
+        rows = [["North", "10", "12"], ["South", "8", "9"], ["East", "7", "11"]]
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                _put(pdf, [80, 240, 300][c], 150 + 14 * r, text)
+        _put(pdf, 80, 200, "Source: the sales office.")
+        for r, item in enumerate(["first point of the list", "second point", "third one"]):
+            _put(pdf, 80, 300 + 14 * r, "-")
+            _put(pdf, 100, 300 + 14 * r, item)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert table.source == "tables.pdf:aligned"
+    texts = {c.text for c in table.cells}
+    assert not any(t.startswith(("Table 2", "Source")) for t in texts)
+    head = next(c for c in table.cells if c.text == "Units sold")
+    assert (head.row, head.col, head.col_span) == (0, 1, 2)
+    stub = next(c for c in table.cells if c.text == "Region name")
+    assert (stub.row, stub.col, stub.row_span) == (0, 0, 2)
+    assert all(c.is_header == (c.row < 2) for c in table.cells)
+    assert _grid(table)[2:] == [["North", "10", "12"], ["South", "8", "9"], ["East", "7", "11"]]
+
+
+def test_body_rows_ruled_only_above_and_below(tmp_path: Path) -> None:
+    """Column rules only in the header: each body value still gets its own column."""
+
+    def draw(pdf: FPDF) -> None:
+        xs = [100, 200, 300, 400]
+        for y in (100, 120, 140, 160):
+            pdf.line(100, y, 400, y)
+        for x in xs:
+            pdf.line(x, 100, x, 120)
+        pdf.line(100, 100, 100, 160)
+        pdf.line(400, 100, 400, 160)
+        for c, text in enumerate(["Name", "Low", "High"]):
+            _put(pdf, xs[c] + 4, 114, text)
+        for r, row in enumerate([["Alpha", "1.5", "2.5"], ["Beta", "3.5", "4.5"]]):
+            for c, text in enumerate(row):
+                _put(pdf, xs[c] + 4, 134 + 20 * r, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert _grid(table) == [
+        ["Name", "Low", "High"],
+        ["Alpha", "1.5", "2.5"],
+        ["Beta", "3.5", "4.5"],
+    ]
+    assert all(c.col_span == 1 for c in table.cells)
+
+
+def test_turned_page_reads_the_table_upright(tmp_path: Path) -> None:
+    """/Rotate 90: the table stands on its side in the presented page; rows stay rows (the
+    order of the words in "Green apple" tells which way the text reads)."""
+    rows = [["Fruit", "Quantity", "Price"], ["Green apple", "3", "1.20"], ["Pear", "12", "0.80"]]
+    xs, ys = [100, 250, 350, 450], [100, 120, 140, 160]
+    pdf = FPDF(unit="pt", format=(W, H))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    _ruled(pdf, xs, ys)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            _put(pdf, xs[c] + 4, ys[r] + 14, text)
+    source = pdfium.PdfDocument(bytes(pdf.output()))
+    source[0].set_rotation(90)
+    buffer = io.BytesIO()
+    source.save(buffer)
+    source.close()
+    path = tmp_path / "turned.pdf"
+    path.write_bytes(buffer.getvalue())
+    doc = Pipeline(CONFIG).process(path)
+    (table,) = doc.pages[0].tables
+    assert _grid(table) == rows

@@ -4,22 +4,29 @@ wrapped over the header rows, spans them all)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from extractors.stages.tables.aligned import AlignedTable, Cells
 
+_YEAR = re.compile(r"^(19|20)[0-9]{2}$")
 
-def header_rows(cells: Sequence[Sequence[Cells]], numeric: Sequence[bool], limit: int) -> int:
+
+def header_rows(
+    cells: Sequence[Sequence[Cells]], numeric: Sequence[bool], texts: Sequence[str], limit: int
+) -> int:
     """Leading rows that form the header: those above the first row with a number right of the
-    stub column, up to the last row among them with cells in most columns (a section label
-    such as "Women" may stand between the header and the numbers). 0 when the table holds no
-    numbers, or more than `limit` rows come before them."""
+    stub column (years alone do not count: "2022 2023" heads columns), up to the last row
+    among them with cells in most columns (a section label such as "Women" may stand between
+    the header and the numbers). 0 when the table holds no numbers, or more than `limit` rows
+    come before them."""
     n_cols = 1 + max((c1 for row in cells for _, c1, _ in row), default=0)
     last_full = -1
     for r, row in enumerate(cells):
-        if any(c0 > 0 and all(numeric[k] for k in ws) for c0, _, ws in row):
+        values = [ws for c0, _, ws in row if c0 > 0 and all(numeric[k] for k in ws)]
+        if values and not all(len(ws) == 1 and _YEAR.match(texts[ws[0]]) for ws in values):
             n = last_full + 1 if last_full >= 0 else r
             return n if n <= limit else 0
         if sum(c1 - c0 + 1 for c0, c1, _ in row) >= 0.6 * n_cols:

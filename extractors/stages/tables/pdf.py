@@ -154,13 +154,21 @@ def line_numbers(page: Page, words: Sequence[Word]) -> list[int]:
     return [number.get(w.id, -1) for w in words]
 
 
-def _text_direction(ids: Sequence[int], boxes: np.ndarray, lines_of: Sequence[int]) -> int:
+def _text_direction(
+    ids: Sequence[int],
+    boxes: np.ndarray,
+    texts: Sequence[str],
+    lines_of: Sequence[int],
+    rotation: int,
+) -> int:
     """0 for horizontal text; +1 when the words read top to bottom (text turned clockwise),
-    -1 bottom to top: decided by the words of multi-word lines, when most words stand tall."""
-    if not ids:
+    -1 bottom to top, when most words of 3+ characters stand tall: decided by the order of
+    words in multi-word lines, else by the page's /Rotate (90 turns upright text clockwise)."""
+    longer = [k for k in ids if len(texts[k]) >= 3]
+    if not longer:
         return 0
-    w = boxes[ids, 2] - boxes[ids, 0]
-    h = boxes[ids, 3] - boxes[ids, 1]
+    w = boxes[longer, 2] - boxes[longer, 0]
+    h = boxes[longer, 3] - boxes[longer, 1]
     if float(np.mean(h > 1.5 * w)) < 0.6:
         return 0
     first: dict[int, int] = {}
@@ -171,7 +179,9 @@ def _text_direction(ids: Sequence[int], boxes: np.ndarray, lines_of: Sequence[in
             vote += 1 if boxes[k, 1] > boxes[first[line], 1] else -1
         else:
             first[line] = k
-    return 1 if vote > 0 else -1 if vote < 0 else 0
+    if vote == 0:
+        return {90: 1, 270: -1}.get(rotation, 0)
+    return 1 if vote > 0 else -1
 
 
 def _without(
@@ -277,7 +287,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         areas = [r for r in rulings if r.filled and r.width == 0]
         for group in (lines, areas):
             for grid in find_grids(group, width, height, o.snap):
-                table = self._ruled(grid, boxes, texts, lines_of, width, height)
+                table = self._ruled(grid, boxes, texts, lines_of, page)
                 if table is not None and not any(_overlaps(table.bbox, f.bbox) for f in found):
                     found.append(table)
         taken = {k for f in found for k in words_in(f.bbox, boxes)}
@@ -325,9 +335,9 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         boxes: np.ndarray,
         texts: Sequence[str],
         lines_of: Sequence[int],
-        width: float,
-        height: float,
+        page: Page,
     ) -> _Found | None:
+        width, height, rotation = page.width, page.height, page.rotation
         n_rows, n_cols = len(grid.rows) - 1, len(grid.cols) - 1
         if n_rows < 2 or n_cols < 2:
             return None
@@ -344,7 +354,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                     bbox=_rel(c.bbox, width, height))
             for c in grid.cells
         ]  # fmt: skip
-        direction = _text_direction(ids, boxes, lines_of)
+        direction = _text_direction(ids, boxes, texts, lines_of, rotation)
         if direction:
             cells = _turn(cells, len(grid.rows) - 1, len(grid.cols) - 1, direction)
         return _Found(grid.bbox, cells, 0.9, "ruled", direction)
@@ -380,7 +390,7 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         merge_header_lines(table.rows, per_row, numeric)
         merge_continuations(table.rows, per_row, numeric, texts)
         table.cells = per_row
-        table.n_header = header_rows(per_row, numeric, o.max_header_rows)
+        table.n_header = header_rows(per_row, numeric, texts, o.max_header_rows)
         spread_labels(table, boxes, table.n_header)
         join_stub_head(table, table.n_header)
         if sum(len(cells) >= 2 for cells in per_row) < min_rows or is_list(per_row, texts):
