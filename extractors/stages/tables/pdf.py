@@ -82,7 +82,7 @@ class PdfTableOptions(StageOptions):
     # A vertical gap wider than this (x row height) ends a text-aligned table.
     max_row_gap: float = Field(default=2.5, gt=0)
     # One-cell rows (wrapped labels, section rows) a text-aligned table may hold in a row.
-    max_single_rows: int = Field(default=2, ge=0)
+    max_single_rows: int = Field(default=3, ge=0)
     # Rows with two or more cells a text-aligned table needs (layout-proposed ones: min_rows-1).
     min_rows: int = Field(default=3, ge=2)
     # Median words per filled cell above which aligned text is prose in columns, not a table.
@@ -124,6 +124,8 @@ def _inside(inner: Box, outer: Box, share: float = 0.5) -> bool:
 
 
 _LEADER = re.compile(r"^[.·…]+$")
+# Layout regions whose words line up without being tables (chart labels, equation numbers).
+_VETO_KINDS = frozenset({"figure", "equation"})
 
 
 def _unruled_rows(inside: Sequence[list[int]], boxes: np.ndarray, texts: Sequence[str]) -> int:
@@ -271,10 +273,10 @@ class PdfTableStage(PageStage[PdfTableOptions]):
     ) -> list[_Found]:
         """Tables on one page (boxes in pt inside, page-relative cells); `regions` are the
         layout model's (tables propose, figures veto text-aligned candidates: chart labels
-        line up too)."""
+        line up too, and so do the parts of an equation and its number)."""
         o = self.options
         width, height = page.width, page.height
-        figures = [_pt(r.bbox, width, height) for r in regions if r.kind == "figure"]
+        figures = [_pt(r.bbox, width, height) for r in regions if r.kind in _VETO_KINDS]
         scale = np.array([width, height, width, height])
         boxes = np.array([w.bbox for w in words], dtype=np.float64).reshape(-1, 4) * scale
         texts = [w.text for w in words]

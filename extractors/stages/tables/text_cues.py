@@ -4,6 +4,7 @@ lists whose first column holds only bullets or item numbers."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -54,10 +55,18 @@ def prose_rows(cells: Sequence[Sequence[Cells]], min_words: int) -> list[bool]:
 
 
 def is_list(cells: Sequence[Sequence[Cells]], texts: Sequence[str]) -> bool:
-    """The first column holds only bullets or item markers ("•", "1.", "a)"): a list."""
+    """The first column holds only bullets or item markers ("•", "1.", "a)"), or, beside one
+    column of text, line numbers counting up by one (a transcript): a list, not a table."""
     first = [ws for r in cells for c0, c1, ws in r if c0 == 0 and c1 == 0]
-    markers = [len(ws) == 1 and bool(_MARKER.match(texts[ws[0]])) for ws in first]
-    return len(markers) >= 2 and sum(markers) >= 0.8 * len(markers)
+    single = [texts[ws[0]] if len(ws) == 1 else "" for ws in first]
+    markers = [bool(_MARKER.match(t)) for t in single]
+    if len(markers) >= 2 and sum(markers) >= 0.8 * len(markers):
+        return True
+    n_cols = 1 + max((c1 for r in cells for _, c1, _ in r), default=0)
+    if n_cols == 2 and len(single) >= 3 and all(t.isdigit() for t in single):
+        numbers = [int(t) for t in single]
+        return all(b - a == 1 for a, b in itertools.pairwise(numbers))
+    return False
 
 
 __all__ = ["is_caption", "is_list", "prose_columns", "prose_rows"]
