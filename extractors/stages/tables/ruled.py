@@ -136,29 +136,34 @@ def members(grid: RuledGrid, boxes: np.ndarray, ids: Sequence[int]) -> list[list
 def _line_bands(
     cell_rows: list[list[TextRow]], texts: Sequence[str]
 ) -> list[tuple[float, float]] | None:
-    """Where a ruled band's text lines are, if it holds several rows: at least two cells with
-    the same number (2+) of lines at matching heights, one of them a column of numbers (a
-    header's wrapped labels also align, but hold no numbers); None when the band is one row."""
-    multi = [rows for rows in cell_rows if len(rows) >= 2]
-    if len(multi) < 2:
+    """Where a ruled band's rows are, if it holds several: its cells' text lines grouped by
+    height into slots, when a column of 2+ numbers runs through the band and 2+ slots hold
+    lines of 2+ cells (a header's wrapped labels align too, but hold no numbers; one wrapped
+    cell aligns with nothing). None when the band is one row."""
+    numbers = any(
+        len(rows) >= 2 and all(is_numeric(" ".join(texts[k] for k in r.words)) for r in rows)
+        for rows in cell_rows
+    )
+    if not numbers:
         return None
-    k = max(len(rows) for rows in multi)
-    same = [rows for rows in multi if len(rows) == k]
-    if len(same) < 2:
+    lines = sorted(
+        ((r.top, r.bottom, i) for i, rows in enumerate(cell_rows) for r in rows),
+        key=lambda t: t[0] + t[1],
+    )
+    slots: list[list[tuple[float, float, int]]] = []
+    for top, bottom, i in lines:
+        if slots:
+            s_top = min(t for t, _, _ in slots[-1])
+            s_bottom = max(b for _, b, _ in slots[-1])
+            overlap = min(bottom, s_bottom) - max(top, s_top)
+            if overlap >= 0.5 * min(bottom - top, s_bottom - s_top):
+                slots[-1].append((top, bottom, i))
+                continue
+        slots.append([(top, bottom, i)])
+    shared = sum(len({i for _, _, i in slot}) >= 2 for slot in slots)
+    if len(slots) < 2 or shared < 2:
         return None
-    ref = same[0]
-    for rows in same[1:]:
-        for a, b in zip(ref, rows, strict=True):
-            centre_a, centre_b = (a.top + a.bottom) / 2, (b.top + b.bottom) / 2
-            if abs(centre_a - centre_b) > 0.5 * min(a.height, b.height):
-                return None
-    if not any(
-        all(is_numeric(" ".join(texts[k] for k in row.words)) for row in rows) for rows in same
-    ):
-        return None
-    return [
-        (min(rows[i].top for rows in same), max(rows[i].bottom for rows in same)) for i in range(k)
-    ]
+    return [(min(t for t, _, _ in slot), max(b for _, b, _ in slot)) for slot in slots]
 
 
 def split_bands(
