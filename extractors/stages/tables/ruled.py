@@ -97,9 +97,37 @@ def find_grids(
             c0, c1 = _index(xs, x0), _index(xs, x1)
             if r1 > r0 and c1 > c0:
                 cells.append(GridCell(r0, c0, r1 - r0, c1 - c0, (x0, top, x1, bottom)))
-        bbox = (xs[0], ys[0], xs[-1], ys[-1])
-        grids.append(RuledGrid(cells, ys, xs, bbox))
+        grids.append(_open_sides(RuledGrid(cells, ys, xs, (xs[0], ys[0], xs[-1], ys[-1])),
+                                 merged, snap))  # fmt: skip
     return grids
+
+
+def _open_sides(grid: RuledGrid, edges: Sequence[dict[str, Any]], snap: float) -> RuledGrid:
+    """Add the columns that the grid's row rules reach beyond its first and last column rule:
+    tables often rule their inner columns only, leaving the stub and last column open."""
+    ys, xs = grid.rows, grid.cols
+    rules = [
+        e for e in edges
+        if e["orientation"] == "h" and min(abs(e["top"] - y) for y in ys) <= snap
+        and e["x0"] < xs[-1] and e["x1"] > xs[0]
+    ]  # fmt: skip
+    if not rules:
+        return grid
+    left = min(e["x0"] for e in rules)
+    right = max(e["x1"] for e in rules)
+    cells = list(grid.cells)
+    cols = list(xs)
+    if left < xs[0] - 4 * snap:
+        cells = [GridCell(c.row, c.col + 1, c.row_span, c.col_span, c.bbox) for c in cells]
+        cells += [GridCell(r, 0, 1, 1, (left, ys[r], xs[0], ys[r + 1])) for r in range(len(ys) - 1)]
+        cols.insert(0, left)
+    if right > xs[-1] + 4 * snap:
+        n = len(cols) - 1
+        cells += [
+            GridCell(r, n, 1, 1, (xs[-1], ys[r], right, ys[r + 1])) for r in range(len(ys) - 1)
+        ]
+        cols.append(right)
+    return RuledGrid(cells, ys, cols, (cols[0], ys[0], cols[-1], ys[-1]))
 
 
 def words_in(box: Box, boxes: np.ndarray, min_share: float = 0.5) -> list[int]:
