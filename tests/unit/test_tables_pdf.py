@@ -249,3 +249,35 @@ def test_turned_page_reads_the_table_upright(tmp_path: Path) -> None:
     doc = Pipeline(CONFIG).process(path)
     (table,) = doc.pages[0].tables
     assert _grid(table) == rows
+
+
+def test_open_outer_columns_join_the_ruled_grid(tmp_path: Path) -> None:
+    """Rules only between the inner columns; row rules run across the stub and last column."""
+
+    def draw(pdf: FPDF) -> None:
+        for y in (100, 120, 140, 160):
+            pdf.line(80, y, 460, y)
+        for x in (200, 300, 400):
+            pdf.line(x, 100, x, 160)
+        for r, row in enumerate([["", "Finland", "Sweden", "Norway"], ["1996", "3.7", "1.6", "1.7"],
+                                 ["2000", "5.0", "3.9", "3.9"]]):  # fmt: skip
+            for c, text in enumerate(row):
+                _put(pdf, [84, 204, 304, 404][c], 114 + 20 * r, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert table.source == "tables.pdf:ruled"
+    assert _grid(table) == [["", "Finland", "Sweden", "Norway"], ["1996", "3.7", "1.6", "1.7"],
+                            ["2000", "5.0", "3.9", "3.9"]]  # fmt: skip
+
+
+def test_line_numbered_transcript_is_no_table(tmp_path: Path) -> None:
+    lines = ["IN THE SUPREME COURT", "JOHN DOE, Petitioner", "v. No. 07-1315", "RICHARD ROE",
+             "Washington, D.C.", "The above matter came on for oral argument"]  # fmt: skip
+
+    def draw(pdf: FPDF) -> None:
+        for n, text in enumerate(lines, start=1):
+            _put(pdf, 80, 100 + 24 * n, str(n))
+            _put(pdf, 140, 100 + 24 * n, text)
+
+    assert _run(tmp_path, draw).pages[0].tables == []
