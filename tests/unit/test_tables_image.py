@@ -175,3 +175,19 @@ def test_fetch_keeps_a_valid_copy_without_downloading(tmp_path: Path) -> None:
     copy = tmp_path / SLANET.name
     copy.write_bytes((model_dir() / SLANET.name).read_bytes())
     assert fetch(SLANET, tmp_path) == (copy, False)
+
+
+def test_a_form_frame_is_not_a_table_but_the_grid_inside_it_is() -> None:
+    image = Image.new("RGB", (1000, 1200), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([50, 50, 950, 1150], outline="black", width=2)  # the form's frame
+    for y in (200, 350, 500):  # form rows: full-width rules, no columns
+        draw.line([(50, y), (950, y)], fill="black", width=2)
+    for y in range(600, 901, 75):  # a 4 x 4 table inside the frame
+        draw.line([(50, y), (950, y)], fill="black", width=2)
+    for x in (275, 500, 725):
+        draw.line([(x, 600), (x, 900)], fill="black", width=2)
+    grids = find_rulings(np.asarray(image)).grids
+    assert len(grids) == 1
+    x0, y0, x1, y1 = grids[0]
+    assert abs(y0 - 600) < 8 and abs(y1 - 900) < 8 and x0 < 60 and x1 > 940

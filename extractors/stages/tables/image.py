@@ -4,11 +4,13 @@ Runs after `order.reading`, so the page's OCR words carry their final ids; no se
 Everything happens in the work image's frame (deskewed, upright: what the model reads best);
 cell boxes go back to the presented page through `ctx.to_page`.
 
-Regions: the layout's `table` regions, each confirmed by the image's rulings (a ruled grid or
-at least two full-width rules) or, where there are none, by the structure itself (at least two
-columns that hold text and text lines that stay inside their columns: CDLA calls dense text a
-table). Ruled grids the layout missed are tables too. With `whole_page`, a page where nothing
-was found is read as one table (table crops such as PubTabNet's).
+Regions: the layout's `table` regions and the ruled grids of the image (OpenCV morphology). A
+grid that is most of a layout region joins it (the layout box catches a spanning header above
+the ruled part); small grids inside a large layout region are the tables of a form the layout
+took whole; grids the layout missed are tables of their own. Every region must then look like a
+table once SLANet has read it and the words are in (`looks_tabular`): CDLA calls dense text and
+whole forms tables. With `whole_page`, a page where nothing was found is read as one table
+(table crops such as PubTabNet's), without that check.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from extractors.stages.tables.common import (
     place_tables,
 )
 from extractors.stages.tables.image_grid import tile_cells
-from extractors.stages.tables.image_rulings import PixelBox, find_rulings, full_width_rules
+from extractors.stages.tables.image_rulings import PixelBox, find_rulings
 from models.table_structure import SlaNetStructure, TableStructure, grid_cells
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,11 @@ class ImageTableOptions(StageOptions):
     whole_page: bool = False
     min_rows: int = Field(default=2, ge=1)
     min_cols: int = Field(default=2, ge=1)
-    # Unruled regions: at most this share of their text lines may cross a column border.
+    # A table (except a whole-page one) needs at least this share of its cells holding text and
+    # of its rows holding text in two cells or more (forms and paragraphs fail), and at most
+    # this share of its text lines crossing a column border.
+    min_filled_cells: float = Field(default=0.5, ge=0, le=1)
+    min_filled_rows: float = Field(default=0.5, ge=0, le=1)
     max_crossing_lines: float = Field(default=0.25, ge=0, le=1)
     # Tables whose mean token probability is below this are dropped.
     min_confidence: float = Field(default=0.5, ge=0, le=1)
@@ -72,8 +78,11 @@ class Candidate:
     """A table region in work-image pixels, and what vouches for it."""
 
     box: PixelBox
-    ruled: bool  # rulings confirm it
-    whole_page: bool = False
+    source: str  # what proposed it: layout, rulings, both, or the whole page
+
+    @property
+    def whole_page(self) -> bool:
+        return self.source == "whole page"
 
 
 def to_work(ctx: PageContext, boxes: np.ndarray) -> np.ndarray:
@@ -138,27 +147,28 @@ class ImageTableStage(PageStage[ImageTableOptions]):
             if region.kind != "table":
                 continue
             box = _work_box(ctx, region.bbox)
-            ruled = full_width_rules(rulings, box) >= 2
-            # A grid mostly inside the region (or holding it) is the same table: take both.
-            same = [
-                g
-                for g in grids
-                if intersection(as_box(g), as_box(box)) >= 0.5 * min(_area(g), _area(box))
-            ]
+            overlap = [(g, intersection(as_box(g), as_box(box))) for g in grids]
+            inside = [g for g, inter in overlap if inter >= 0.5 * _area(g)]
+            # A grid that is most of the region (or holds it) is the same table: take both. Grids
+            # that are only a small part of it are the tables of a form the layout took whole.
+            same = [g for g, inter in overlap if inter >= 0.5 * min(_area(box), max(_area(g), 1.0))]
+            same = [g for g in same if g not in inside or _area(g) >= 0.5 * _area(box)]
             if same:
                 merged = union([as_box(box), *(as_box(g) for g in same)])
                 box = (int(merged[0]), int(merged[1]), int(merged[2]), int(merged[3]))
-                grids = [g for g in grids if g not in same]
-                ruled = True
-            found.append(Candidate(box, ruled))
+                found.append(Candidate(box, "layout+rulings"))
+            elif inside:
+                found.extend(Candidate(g, "rulings in layout") for g in inside)
+            else:
+                found.append(Candidate(box, "layout"))
+            grids = [g for g in grids if g not in same and g not in inside]
         if self.options.ruled_grids:
-            found.extend(Candidate(g, True) for g in grids)
+            found.extend(Candidate(g, "rulings") for g in grids)
         if not found and self.options.whole_page:
-            found.append(Candidate((0, 0, w, h), True, whole_page=True))
+            found.append(Candidate((0, 0, w, h), "whole page"))
         margin = self.options.region_margin
         return [
-            Candidate(c.box if c.whole_page else _pad(c.box, margin, w, h), c.ruled, c.whole_page)
-            for c in found
+            c if c.whole_page else Candidate(_pad(c.box, margin, w, h), c.source) for c in found
         ]
 
     def predict(self, batch: Sequence[PageContext]) -> list[list[tuple[Candidate, TableStructure]]]:
@@ -241,10 +251,7 @@ class ImageTableStage(PageStage[ImageTableOptions]):
         owned = assign_words(raw, ours)
         taken = {w.id for group in owned for w in group}
         rest = assign_words(boxes, [w for w in ours if w.id not in taken])
-        rank = {w.id: i for i, w in enumerate(ours)}
-        owned = [
-            sorted([*a, *b], key=lambda w: rank[w.id]) for a, b in zip(owned, rest, strict=True)
-        ]
+        owned = [reading_order([*a, *b]) for a, b in zip(owned, rest, strict=True)]
         for box, group in zip(boxes, owned, strict=True):
             if group:
                 box.bbox = union([box.bbox, *(as_box(w.bbox) for w in group)])
@@ -253,20 +260,44 @@ class ImageTableStage(PageStage[ImageTableOptions]):
         )
         if table.n_rows < o.min_rows or table.n_cols < o.min_cols:
             return None
-        if not cand.ruled and not self.looks_tabular(ctx, table):
+        if not cand.whole_page and not self.looks_tabular(ctx, table):
             return None
         return table
 
     def looks_tabular(self, ctx: PageContext, table: Table) -> bool:
-        """Unruled regions: text in at least two columns, and text lines that keep to their
-        columns (a paragraph's lines cross every border SLANet draws into it)."""
-        col_of = {wid: (c.col, c.col_span) for c in table.cells for wid in c.word_ids}
-        filled_cols = {c.col for c in table.cells if c.text.strip() and c.col_span == 1}
-        if len(filled_cols) < 2:
+        """What a table shows and a form or paragraph does not: most cells hold text, most rows
+        hold text in two cells or more, and text lines keep to their columns (a paragraph's
+        lines cross every border SLANet draws into it)."""
+        o = self.options
+        filled = [c for c in table.cells if c.text.strip()]
+        per_row: dict[int, int] = {}
+        for c in filled:
+            per_row[c.row] = per_row.get(c.row, 0) + 1
+        if len(filled) < o.min_filled_cells * len(table.cells):
             return False
+        if sum(n >= 2 for n in per_row.values()) < o.min_filled_rows * table.n_rows:
+            return False
+        col_of = {wid: (c.col, c.col_span) for c in table.cells for wid in c.word_ids}
         lines = [ln for ln in ctx.page.lines() if any(w.id in col_of for w in ln.words)]
         crossing = sum(len({col_of[w.id] for w in ln.words if w.id in col_of}) > 1 for ln in lines)
-        return not lines or crossing / len(lines) <= self.options.max_crossing_lines
+        return not lines or crossing / len(lines) <= o.max_crossing_lines
+
+
+def reading_order(words: Sequence[Word]) -> list[Word]:
+    """A cell's words line by line (words overlapping vertically by half the smaller height
+    share a line), each line left to right: the page's reading order can put a cell's second
+    line first when the cell's lines sit in different page rows."""
+    lines: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2):
+        if lines:
+            last = lines[-1][-1]
+            overlap = min(word.bbox[3], last.bbox[3]) - max(word.bbox[1], last.bbox[1])
+            smaller = min(word.bbox[3] - word.bbox[1], last.bbox[3] - last.bbox[1])
+            if smaller > 0 and overlap >= 0.5 * smaller:
+                lines[-1].append(word)
+                continue
+        lines.append([word])
+    return [w for line in lines for w in sorted(line, key=lambda w: w.bbox[0])]
 
 
 def _area(b: PixelBox) -> float:

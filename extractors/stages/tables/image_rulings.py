@@ -3,7 +3,8 @@
 Dark strokes are opened with a long horizontal and a long vertical kernel: what survives is a
 ruling, text does not (no glyph is that long). A grid is a connected set of rulings holding at
 least a few of each direction: the mark of a ruled table that the layout model may have missed.
-Horizontal rules alone (booktabs-style tables) only confirm a table the layout proposed.
+Horizontal rules alone (booktabs-style tables) make no grid: such tables come from the layout. A
+form is a frame of rulings too: only bands of it where column rules run side by side are tables.
 """
 
 from __future__ import annotations
@@ -60,23 +61,44 @@ def find_rulings(
     vertical = cv2.dilate(vertical, np.ones((9, 3), np.uint8))
     h_segs, v_segs = _segments(horizontal), _segments(vertical)
     grids: list[PixelBox] = []
-    for box in _segments(cv2.bitwise_or(horizontal, vertical)):
-        if box[2] - box[0] < min_grid * w or box[3] - box[1] < min_grid * h:
-            continue
-        n_h = sum(_inside(s, box, 2) for s in h_segs)
-        n_v = sum(_inside(s, box, 2) for s in v_segs)
-        if n_h >= min_lines and n_v >= min_lines:
-            grids.append(box)
+    for frame in _segments(cv2.bitwise_or(horizontal, vertical)):
+        for box in lattices(frame, h_segs, v_segs):
+            if box[2] - box[0] < min_grid * w or box[3] - box[1] < min_grid * h:
+                continue
+            n_h = sum(_crosses(s, box) for s in h_segs)
+            n_v = sum(_inside(s, box, 2) for s in v_segs)
+            if n_h >= min_lines and n_v >= min_lines:
+                grids.append(box)
     return Rulings(h_segs, v_segs, grids)
 
 
-def full_width_rules(rulings: Rulings, box: PixelBox, min_share: float = 0.6) -> int:
-    """How many horizontal rulings inside `box` span at least `min_share` of its width."""
-    width = max(1, box[2] - box[0])
-    count = 0
-    for seg in rulings.horizontal:
-        if seg[1] < box[1] - 3 or seg[3] > box[3] + 3:
-            continue
-        overlap = min(seg[2], box[2]) - max(seg[0], box[0])
-        count += overlap >= min_share * width
-    return count
+def _crosses(seg: PixelBox, box: PixelBox) -> bool:
+    """A horizontal ruling inside the box's rows that spans most of its width."""
+    inside_rows = box[1] - 3 <= seg[1] and seg[3] <= box[3] + 3
+    return inside_rows and min(seg[2], box[2]) - max(seg[0], box[0]) >= 0.6 * (box[2] - box[0])
+
+
+def lattices(
+    frame: PixelBox, h_segs: list[PixelBox], v_segs: list[PixelBox], full: float = 0.85
+) -> list[PixelBox]:
+    """The ruled tables in one connected set of rulings. A form is one frame whose sides run
+    its whole height, with tables inside where interior column rules share a band of rows: each
+    such band (within the frame's width) is a table. A frame without interior rules, or whose
+    column rules all run its full height, is one table."""
+    height = max(1, frame[3] - frame[1])
+    verticals = [s for s in v_segs if _inside(s, frame, 2)]
+    interior = [s for s in verticals if s[3] - s[1] < full * height]
+    if not interior or len(interior) == len(verticals):
+        return [frame]
+    bands: list[list[int]] = []  # y0, y1, count
+    for seg in sorted(interior, key=lambda s: s[1]):
+        for band in bands:
+            overlap = min(band[1], seg[3]) - max(band[0], seg[1])
+            if overlap >= 0.5 * min(band[1] - band[0], seg[3] - seg[1]):
+                band[0], band[1], band[2] = min(band[0], seg[1]), max(band[1], seg[3]), band[2] + 1
+                break
+        else:
+            bands.append([seg[1], seg[3], 1])
+    # Two interior rules (three columns with the frame's sides) make a table; fewer is a form's
+    # label/value split.
+    return [(frame[0], y0, frame[2], y1) for y0, y1, count in bands if count >= 2]
