@@ -49,3 +49,30 @@ def centre(b: Box) -> tuple[float, float]:
 
 def contains_point(b: Box, x: float, y: float) -> bool:
     return b[0] <= x <= b[2] and b[1] <= y <= b[3]
+
+
+def projection_gaps(spans: Sequence[tuple[float, float]], min_gap: float) -> list[float]:
+    """Cut positions in the empty stretches (wider than `min_gap`) of a 1-D projection of
+    `(start, end)` spans: the middle of each gap."""
+    cuts: list[float] = []
+    ordered = sorted(spans)
+    if not ordered:
+        return cuts
+    reach = ordered[0][1]
+    for start, end in ordered[1:]:
+        if start - reach > min_gap:
+            cuts.append((start + reach) / 2)
+        reach = max(reach, end)
+    return cuts
+
+
+def split_at(
+    items: list[int], boxes: Sequence[Box], axis: int, cuts: list[float]
+) -> list[list[int]]:
+    """`items` (indices into `boxes`) grouped by which side of each cut their centre falls on
+    (axis 0: x, 1: y); empty groups dropped."""
+    parts: list[list[int]] = [[] for _ in range(len(cuts) + 1)]
+    for i in items:
+        centre = (boxes[i][axis] + boxes[i][axis + 2]) / 2
+        parts[sum(centre > c for c in cuts)].append(i)
+    return [p for p in parts if p]

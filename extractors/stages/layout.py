@@ -15,8 +15,19 @@ import cv2
 import numpy as np
 
 from extractors.document import Line
-from extractors.stage import LINES, REGIONS, PageContext, PageStage, Region, StageOptions, register
+from extractors.stage import (
+    LINES,
+    REGIONS,
+    RULINGS,
+    PageContext,
+    PageStage,
+    Region,
+    StageOptions,
+    register,
+)
 from extractors.stages.layout_lines import (
+    body_height,
+    column_sections,
     ink_outside_lines,
     one_column,
     regions_from_lines,
@@ -128,10 +139,12 @@ class LayoutOptions(StageOptions):
     by text lines at least this much becomes text."""
     min_text_lines: int = 3
     skip_plain_text_pages: bool = True
-    """Pages with a usable text layer whose lines form one column and hold (almost) all the ink
-    skip the detector: their layout is read from the text layer (paragraphs, titles)."""
+    """Pages with a usable text layer whose lines and vector rulings hold (almost) all the ink
+    skip the detector: their layout is read from the text layer (columns by XY-cut, then
+    paragraphs, titles, header/footer, references in each); tables on them come from the
+    table stages (rulings and text alignment)."""
     max_ink_outside_lines: float = 0.01
-    """Share of a page's ink outside its text lines above which the page has graphics."""
+    """Share of a page's ink outside its text lines and rulings above which it has graphics."""
     split_paragraphs: bool = True
     """Cut text regions (CDLA often finds whole columns) into paragraphs at indents, blank gaps
     and short last lines seen in the region's ink."""
@@ -145,7 +158,8 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
     """Finds text/title/figure/table/... regions on every page with the CDLA detector."""
 
     kind: ClassVar[str] = "layout.cdla"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
+    uses: ClassVar[tuple[str, ...]] = (RULINGS,)
     produces: ClassVar[tuple[str, ...]] = (REGIONS,)
     Options: ClassVar[type[StageOptions]] = LayoutOptions
     batch_size: ClassVar[int] = 8
@@ -173,12 +187,13 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
         """Whether the text layer alone says enough about this page's layout."""
         lines: list[Line] = ctx.scratch.get(LINES, []) if ctx.text_layer_usable else []
         opts = self.options
-        return (
-            opts.skip_plain_text_pages
-            and bool(lines)
-            and one_column(lines)
-            and ink_outside_lines(ctx.image, lines) <= opts.max_ink_outside_lines
-        )
+        if not (opts.skip_plain_text_pages and lines):
+            return False
+        rulings = [(r.x0, r.y0, r.x1, r.y1) for r in ctx.scratch.get(RULINGS, [])]
+        if ink_outside_lines(ctx.image, lines, known=rulings) > opts.max_ink_outside_lines:
+            return False
+        # Each column must read as one column of text (a grid no gap cuts is left to the model).
+        return all(one_column(section) for section in column_sections(lines))
 
     def predict(self, batch: Sequence[PageContext]) -> list[Any]:
         """Detections per page; `PLAIN_TEXT` for pages that skip the detector."""
@@ -231,8 +246,11 @@ class CdlaLayoutStage(PageStage[LayoutOptions]):
         for ctx, detections in zip(batch, predictions, strict=True):
             if detections is PLAIN_TEXT:
                 lines = ctx.scratch.get(LINES, [])
+                body = body_height(lines)
                 ctx.scratch[REGIONS] = [
-                    Region(kind, bbox, 1.0, self.kind) for kind, bbox in regions_from_lines(lines)
+                    Region(kind, bbox, 1.0, self.kind)
+                    for section in column_sections(lines)
+                    for kind, bbox in regions_from_lines(section, body)
                 ]
             else:
                 ctx.scratch[REGIONS] = self.regions(ctx, detections)

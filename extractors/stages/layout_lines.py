@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from extractors.document import Line
+from extractors.geometry import as_box, projection_gaps, split_at
 
 # A text line as (top, bottom, left, right), in pixels or page fractions.
 LineSpan = tuple[float, float, float, float]
@@ -164,16 +165,22 @@ def one_column(lines: Sequence[Line]) -> bool:
     return not any(sum(abs(x - other) < 0.3 * h for other, _ in edges) >= aligned for x, h in edges)
 
 
-def ink_outside_lines(image: np.ndarray, lines: Sequence[Line], pad: int = 2) -> float:
-    """Share of the rendered page's ink outside every text line's box: pictures, rules and
-    vector drawings (presented-page image and relative line boxes)."""
+def ink_outside_lines(
+    image: np.ndarray,
+    lines: Sequence[Line],
+    pad: int = 2,
+    known: Sequence[Sequence[float]] = (),
+) -> float:
+    """Share of the rendered page's ink outside every text line's box and the `known` boxes
+    (a PDF's vector rulings): pictures, charts and other drawings (presented-page image,
+    relative boxes)."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     ink = gray < 160
     total = int(np.count_nonzero(ink))
     if total == 0:
         return 0.0
     h, w = gray.shape
-    for x0, y0, x1, y1 in (ln.bbox for ln in lines):
+    for x0, y0, x1, y1 in [*(ln.bbox for ln in lines), *known]:
         ink[
             max(0, int(y0 * h) - pad) : int(np.ceil(y1 * h)) + pad,
             max(0, int(x0 * w) - pad) : int(np.ceil(x1 * w)) + pad,
@@ -181,10 +188,67 @@ def ink_outside_lines(image: np.ndarray, lines: Sequence[Line], pad: int = 2) ->
     return int(np.count_nonzero(ink)) / total
 
 
-def regions_from_lines(lines: Sequence[Line]) -> list[tuple[str, list[float]]]:
-    """Regions of a one-column text page from its text layer alone: paragraphs (same evidence as
-    `paragraph_starts`), lines set clearly larger than the body as titles, short groups isolated
-    at the very top/bottom as header/footer, bibliography entries as references."""
+def body_height(lines: Sequence[Line]) -> float:
+    """The median height of a page's text lines (page fraction): what "larger" is measured by."""
+    return float(np.median([ln.bbox[3] - ln.bbox[1] for ln in lines])) if lines else 0.0
+
+
+def column_sections(
+    lines: Sequence[Line], min_column_gap: float = 0.015, min_row_gap_lines: float = 0.5
+) -> list[list[Line]]:
+    """The lines cut into sections that each read as one column, by recursive XY-cut: at
+    vertical gaps running through a whole group (columns; narrower gaps are word or label gaps),
+    then at horizontal gaps of at least `min_row_gap_lines` line heights (a full-width title or
+    table above two columns). Sections come in no particular order (reading order orders the
+    blocks made from them)."""
+    if not lines:
+        return []
+    boxes = [as_box(ln.bbox) for ln in lines]
+    row_gap = min_row_gap_lines * body_height(lines)
+
+    def visit(items: list[int]) -> list[list[int]]:
+        if len(items) <= 1:
+            return [items]
+        cuts = projection_gaps([(boxes[i][0], boxes[i][2]) for i in items], min_column_gap)
+        if cuts:
+            return [s for part in split_at(items, boxes, 0, cuts) for s in visit(part)]
+        cuts = projection_gaps([(boxes[i][1], boxes[i][3]) for i in items], row_gap)
+        strips = split_at(items, boxes, 1, cuts) if cuts else [items]
+        if len(strips) == 1:
+            return [items]
+        # A strip no column gap splits stays with its neighbours: paragraphs of one column.
+        out: list[list[int]] = []
+        for strip in strips:
+            parts = visit(strip)
+            if len(parts) == 1 and out and _same_column(out[-1], strip, boxes):
+                out[-1] = out[-1] + strip
+            else:
+                out.extend(parts)
+        return out
+
+    return [
+        [lines[i] for i in sorted(s, key=lambda i: boxes[i][1])]
+        for s in visit(list(range(len(lines))))
+    ]
+
+
+def _same_column(
+    previous: list[int], strip: list[int], boxes: Sequence[tuple[float, float, float, float]]
+) -> bool:
+    """Whether `strip` continues the column `previous` ends with (they share its extent)."""
+    px0, px1 = min(boxes[i][0] for i in previous), max(boxes[i][2] for i in previous)
+    sx0, sx1 = min(boxes[i][0] for i in strip), max(boxes[i][2] for i in strip)
+    overlap = min(px1, sx1) - max(px0, sx0)
+    return overlap > 0.5 * min(px1 - px0, sx1 - sx0)
+
+
+def regions_from_lines(
+    lines: Sequence[Line], body: float | None = None
+) -> list[tuple[str, list[float]]]:
+    """Regions of one column of text from its text layer alone: paragraphs (same evidence as
+    `paragraph_starts`), lines set clearly larger than the body (`body`: the page's median line
+    height, else this column's) as titles, short groups isolated at the very top/bottom as
+    header/footer, bibliography entries as references."""
     if not lines:
         return []
     # A row of pieces ("[12]" and its entry, a split justified line) is one typeset line.
@@ -195,7 +259,7 @@ def regions_from_lines(lines: Sequence[Line]) -> list[tuple[str, list[float]]]:
         (min(b[1] for b in row), max(b[3] for b in row), row[0][0], max(b[2] for b in row))
         for row in rows
     ]
-    body = float(np.median([b - t for t, b, _, _ in spans]))
+    body = body or float(np.median([b - t for t, b, _, _ in spans]))
     large = [b - t > 1.25 * body for t, b, _, _ in spans]
     width = max(r for *_, r in spans) - min(x for _, _, x, _ in spans)
     starts = set(paragraph_starts(spans, width))

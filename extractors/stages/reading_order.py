@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from extractors.document import BLOCK_KINDS, Block, Line, Word
-from extractors.geometry import Box
+from extractors.geometry import Box, projection_gaps, split_at
 from extractors.geometry import area as _area
 from extractors.geometry import as_box as _box
 from extractors.geometry import intersection as _inter
@@ -108,26 +108,6 @@ def order_lines(lines: Sequence[Line]) -> list[Line]:
     return [line for row in rows for line in sorted(row, key=lambda ln: ln.bbox[0])]
 
 
-def _gaps(spans: Sequence[tuple[float, float]], min_gap: float) -> list[float]:
-    """Cut positions in the empty stretches (wider than min_gap) of a 1-D projection."""
-    cuts: list[float] = []
-    ordered = sorted(spans)
-    reach = ordered[0][1]
-    for start, end in ordered[1:]:
-        if start - reach > min_gap:
-            cuts.append((start + reach) / 2)
-        reach = max(reach, end)
-    return cuts
-
-
-def _split(items: list[int], boxes: Sequence[Box], axis: int, cuts: list[float]) -> list[list[int]]:
-    parts: list[list[int]] = [[] for _ in range(len(cuts) + 1)]
-    for i in items:
-        centre = (boxes[i][axis] + boxes[i][axis + 2]) / 2
-        parts[sum(centre > c for c in cuts)].append(i)
-    return [p for p in parts if p]
-
-
 def xy_cut(boxes: Sequence[Box], min_gap: float = 0.005) -> list[int]:
     """Reading order of boxes by recursive XY-cut: split at vertical gaps that run through the
     whole group (columns, left to right) if any, else at horizontal gaps (top to bottom);
@@ -139,17 +119,17 @@ def xy_cut(boxes: Sequence[Box], min_gap: float = 0.005) -> list[int]:
     """
 
     def column_cuts(items: list[int]) -> list[float]:
-        return _gaps([(boxes[i][0], boxes[i][2]) for i in items], min_gap)
+        return projection_gaps([(boxes[i][0], boxes[i][2]) for i in items], min_gap)
 
     def visit(items: list[int]) -> list[int]:
         if len(items) <= 1:
             return items
         cuts = column_cuts(items)
         if cuts:
-            return [j for part in _split(items, boxes, 0, cuts) for j in visit(part)]
-        cuts = _gaps([(boxes[i][1], boxes[i][3]) for i in items], min_gap)
+            return [j for part in split_at(items, boxes, 0, cuts) for j in visit(part)]
+        cuts = projection_gaps([(boxes[i][1], boxes[i][3]) for i in items], min_gap)
         strips: list[list[int]] = []
-        for strip in _split(items, boxes, 1, cuts) if cuts else []:
+        for strip in split_at(items, boxes, 1, cuts) if cuts else []:
             # Neighbouring multi-column strips whose columns line up are one column section
             # whose paragraph breaks happen to align: rejoin them so it is read column-wise.
             if strips and column_cuts(strips[-1]) and column_cuts(strips[-1] + strip):

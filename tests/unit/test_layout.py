@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from extractors.document import Line, Page
-from extractors.stage import LINES, REGIONS, PageContext, Region
+from extractors.rulings import Ruling
+from extractors.stage import LINES, REGIONS, RULINGS, PageContext, Region
 from extractors.stages.layout import (
     Candidate,
     CdlaLayoutStage,
@@ -16,6 +17,7 @@ from extractors.stages.layout import (
     text_coverage,
 )
 from extractors.stages.layout_lines import (
+    column_sections,
     ink_lines,
     ink_outside_lines,
     one_column,
@@ -287,6 +289,46 @@ def test_plain_text_pages_skip_the_detector() -> None:
     pictured.scratch[LINES] = lines
     assert not stage.plain_text(pictured)
     assert not CdlaLayoutStage(LayoutOptions(skip_plain_text_pages=False)).plain_text(ctx)
+
+
+def _columns(n: int = 15, top: float = 0.2) -> tuple[list[Line], list[Line]]:
+    left = [_line(i, [0.08, top + 0.03 * i, 0.46, top + 0.03 * i + 0.02]) for i in range(n)]
+    right = [_line(50 + i, [0.54, top + 0.03 * i, 0.92, top + 0.03 * i + 0.02]) for i in range(n)]
+    return left, right
+
+
+def test_column_sections_cut_columns_under_a_full_width_title() -> None:
+    title = _line(99, [0.1, 0.05, 0.9, 0.09])
+    left, right = _columns()
+    sections = column_sections([title, *right, *left])
+    ids = sorted([ln.id for ln in section] for section in sections)
+    assert ids == sorted([["l99"], [ln.id for ln in left], [ln.id for ln in right]])
+    # paragraphs of one column stay one section (their gaps are not columns)
+    one = _stacked(5) + _stacked(5, top=0.3)
+    assert len(column_sections(one)) == 1
+
+
+def test_a_two_column_page_with_table_rules_skips_the_detector() -> None:
+    title = _line(99, [0.1, 0.05, 0.9, 0.09])
+    left, right = _columns()
+    lines = [title, *left, *right]
+    image = _draw_lines(lines)
+    image[150:153, 80:920] = 0  # a rule drawn as a PDF path under the title
+    stage = CdlaLayoutStage()
+    stage._model = _NoModel()
+    ctx = _ctx(image, text_layer=True)
+    ctx.scratch[LINES] = lines
+    assert not stage.plain_text(ctx)  # ink the text layer does not explain
+    ctx.scratch[RULINGS] = [Ruling(0.08, 0.151, 0.92, 0.151, "h", 0.5)]
+    assert stage.plain_text(ctx)
+    stage([ctx])
+    regions = ctx.scratch[REGIONS]
+    assert [r.kind for r in sorted(regions, key=lambda r: (r.bbox[1], r.bbox[0]))] == [
+        "title",
+        "text",
+        "text",
+    ]
+    assert all(r.bbox[2] < 0.5 or r.bbox[0] > 0.5 for r in regions[1:] if r.kind == "text")
 
 
 def test_hanging_indent_entries_are_paragraphs() -> None:
