@@ -15,7 +15,6 @@ dataset annotates tables), and the per-page difference in seconds is what the st
 from __future__ import annotations
 
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,15 @@ from extractors.document import Document
 from models.runtime import DEFAULT_RUNTIME, Runtime
 from pipelines.config import load_profile
 from pipelines.evaluate import dataset_items
-from pipelines.evaluate_pubtabnet import DEV_PROFILE, STAGE, with_whole_page, without_stage
+from pipelines.evaluate_pubtabnet import (
+    DEV_PROFILE,
+    main_table,
+    median_of,
+    timed_runs,
+    with_whole_page,
+    without_stage,
+)
+from pipelines.pipeline import Pipeline
 
 MARGIN_PT = 6.0
 
@@ -124,12 +131,9 @@ class IcdarCropReport:
         return sum(c.truth[1] == c.found[1] for c in self.crops)
 
 
-def _largest(document: Document) -> tuple[int, int]:
-    tables = [t for page in document.pages for t in page.tables]
-    if not tables:
-        return (0, 0)
-    best = max(tables, key=lambda t: (t.bbox[2] - t.bbox[0]) * (t.bbox[3] - t.bbox[1]))
-    return (best.n_rows, best.n_cols)
+def _rows_cols(document: Document) -> tuple[int, int]:
+    table = main_table(document)
+    return (table.n_rows, table.n_cols) if table is not None else (0, 0)
 
 
 def evaluate_icdar_crops(
@@ -140,7 +144,6 @@ def evaluate_icdar_crops(
 ) -> IcdarCropReport:
     """Rows x columns of the stage on rendered ICDAR 2013 table crops (`limit` documents)."""
     import extractors.stages.tables.image  # noqa: F401  (registers the stage kind)
-    from pipelines.pipeline import Pipeline
 
     pipeline = Pipeline(with_whole_page(load_profile(profile)), runtime=runtime)
     scores: list[CropScore] = []
@@ -150,7 +153,7 @@ def evaluate_icdar_crops(
                 png = render_crop(
                     split_dir / item["doc"], region, Path(tmp) / f"{item['id']}-{n}.png"
                 )
-                found = _largest(pipeline.process(png))
+                found = _rows_cols(pipeline.process(png))
                 scores.append(CropScore(str(item["id"]), n, (region.rows, region.cols), found))
     return IcdarCropReport(scores)
 
@@ -175,8 +178,7 @@ class DenseTextReport:
         return sum(p.tables > 0 for p in self.pages)
 
     def median(self, name: str) -> float:
-        values = [getattr(p, name) for p in self.pages]
-        return float(np.median(values)) if values else 0.0
+        return median_of(self.pages, name)
 
 
 def evaluate_dense_text(
@@ -184,10 +186,11 @@ def evaluate_dense_text(
     profile: str = DEV_PROFILE,
     limit: int | None = None,
     runtime: Runtime = DEFAULT_RUNTIME,
+    repeats: int = 1,
 ) -> DenseTextReport:
-    """Tables the stage finds on scans that hold none, and the seconds it adds per page."""
+    """Tables the stage finds on scans that hold none, and the seconds it adds per page
+    (`repeats` runs per page, the fastest counts)."""
     import extractors.stages.tables.image  # noqa: F401  (registers the stage kind)
-    from pipelines.pipeline import Pipeline
 
     config = load_profile(profile)
     with_tables = Pipeline(config, runtime=runtime)
@@ -195,20 +198,9 @@ def evaluate_dense_text(
     scores: list[ScanScore] = []
     for item in dataset_items(split_dir, limit):
         path = split_dir / item["doc"]
-        start = time.perf_counter()
-        baseline.process(path)
-        base_s = time.perf_counter() - start
-        document = with_tables.process(path)
-        full_s = time.perf_counter() - start - base_s
-        timings = document.pipeline.timings_ms if document.pipeline else {}
-        scores.append(
-            ScanScore(
-                item_id=str(item["id"]),
-                tables=sum(len(p.tables) for p in document.pages),
-                stage_s=timings.get(STAGE, 0.0) / 1000,
-                added_s=full_s - base_s,
-            )
-        )
+        document, added_s, stage_s = timed_runs(baseline, with_tables, path, repeats)
+        tables = sum(len(p.tables) for p in document.pages)
+        scores.append(ScanScore(str(item["id"]), tables, stage_s, added_s))
     return DenseTextReport(str(split_dir), scores)
 
 

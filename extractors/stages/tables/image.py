@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import Field
 
-from extractors.document import Table, Word
+from extractors.document import Line, Table, Word
 from extractors.geometry import Box, as_box, intersection, union
 from extractors.stage import (
     BLOCKS,
@@ -251,7 +251,8 @@ class ImageTableStage(PageStage[ImageTableOptions]):
         owned = assign_words(raw, ours)
         taken = {w.id for group in owned for w in group}
         rest = assign_words(boxes, [w for w in ours if w.id not in taken])
-        owned = [reading_order([*a, *b]) for a, b in zip(owned, rest, strict=True)]
+        line_of = {w.id: ln for ln in ctx.page.lines() for w in ln.words}
+        owned = [cell_order([*a, *b], line_of) for a, b in zip(owned, rest, strict=True)]
         for box, group in zip(boxes, owned, strict=True):
             if group:
                 box.bbox = union([box.bbox, *(as_box(w.bbox) for w in group)])
@@ -283,21 +284,16 @@ class ImageTableStage(PageStage[ImageTableOptions]):
         return not lines or crossing / len(lines) <= o.max_crossing_lines
 
 
-def reading_order(words: Sequence[Word]) -> list[Word]:
-    """A cell's words line by line (words overlapping vertically by half the smaller height
-    share a line), each line left to right: the page's reading order can put a cell's second
-    line first when the cell's lines sit in different page rows."""
-    lines: list[list[Word]] = []
-    for word in sorted(words, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2):
-        if lines:
-            last = lines[-1][-1]
-            overlap = min(word.bbox[3], last.bbox[3]) - max(word.bbox[1], last.bbox[1])
-            smaller = min(word.bbox[3] - word.bbox[1], last.bbox[3] - last.bbox[1])
-            if smaller > 0 and overlap >= 0.5 * smaller:
-                lines[-1].append(word)
-                continue
-        lines.append([word])
-    return [w for line in lines for w in sorted(line, key=lambda w: w.bbox[0])]
+def cell_order(words: Sequence[Word], line_of: dict[str, Line]) -> list[Word]:
+    """A cell's words line by line, top to bottom, each line's words as OCR read them: the
+    page's reading order can put a cell's second line first when its lines fall in different
+    page blocks."""
+
+    def key(w: Word) -> tuple[float, float, int]:
+        line = line_of[w.id]
+        return ((line.bbox[1] + line.bbox[3]) / 2, line.bbox[0], line.words.index(w))
+
+    return sorted(words, key=key)
 
 
 def _area(b: PixelBox) -> float:
