@@ -83,12 +83,16 @@ def lattices(
 ) -> list[PixelBox]:
     """The ruled tables in one connected set of rulings. A form is one frame whose sides run
     its whole height, with tables inside where interior column rules share a band of rows: each
-    such band (within the frame's width) is a table. A frame without interior rules, or whose
-    column rules all run its full height, is one table."""
-    height = max(1, frame[3] - frame[1])
+    such band (within the frame's width) is a table. A frame without interior rules, or with one
+    that runs its full height, is one table."""
+    height, width = max(1, frame[3] - frame[1]), max(1, frame[2] - frame[0])
     verticals = [s for s in v_segs if _inside(s, frame, 2)]
-    interior = [s for s in verticals if s[3] - s[1] < full * height]
-    if not interior or len(interior) == len(verticals):
+    # The frame's sides are the rules at its left and right edges; a column rule that runs its
+    # whole height makes the whole frame one table (its header may hold spanning cells).
+    edge = 0.03 * width
+    inner = [s for s in verticals if s[0] > frame[0] + edge and s[2] < frame[2] - edge]
+    interior = [s for s in inner if s[3] - s[1] < full * height]
+    if not interior or len(interior) < len(inner):
         return [frame]
     bands: list[list[int]] = []  # y0, y1, count
     for seg in sorted(interior, key=lambda s: s[1]):
