@@ -208,7 +208,8 @@ class Document(_Model):
     size_bytes: int = 0
     status: Status = "ok"
     errors: list[ErrorRecord] = Field(default_factory=list)
-    doc_type: str | None = None
+    doc_type: str | None = None  # receipt, invoice, form, letter, contract, report, other
+    doc_type_confidence: float | None = None
     pages: list[Page] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     fields: list[DocField] = Field(default_factory=list)

@@ -58,6 +58,7 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
             "size_bytes": document.size_bytes,
             "status": document.status,
             "doc_type": document.doc_type,
+            "doc_type_confidence": document.doc_type_confidence,
             "n_pages": len(document.pages),
             "n_errors": len(document.errors),
             "errors": json.dumps([e.model_dump() for e in document.errors]),

@@ -179,6 +179,7 @@ CREATE OR REPLACE VIEW reviewed_fields AS
 # one row per body row of each logical table, its cells as a list by column and as a map from
 # header text (rows of header cells joined with " / "; `col<n>` where a column has no header).
 MIGRATION_4 = """
+ALTER TABLE results ADD COLUMN doc_type_confidence DOUBLE;
 ALTER TABLE table_rows ADD COLUMN logical_table_id VARCHAR;
 ALTER TABLE table_rows ADD COLUMN continues VARCHAR;
 ALTER TABLE table_rows ADD COLUMN repeated_header_rows INTEGER;
@@ -200,6 +201,11 @@ CREATE OR REPLACE VIEW reviewed_cells AS
     LEFT JOIN latest_element_corrections h
       ON h.document_id = t.document_id AND h.target_type = 'table' AND h.target_id = t.table_id
      AND h.action = 'edit';
+CREATE OR REPLACE VIEW documents AS
+    SELECT document_id, result_id, source_name, source_path, sha256, media_type, size_bytes,
+           status, doc_type, doc_type_confidence, n_pages, n_errors, errors, profile,
+           config_hash, run_id, started_at AS processed_at, elapsed_ms
+    FROM current_results;
 CREATE OR REPLACE VIEW table_records AS
 WITH c AS (
     SELECT rc.*, t.logical_table_id
