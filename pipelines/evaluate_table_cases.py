@@ -38,7 +38,12 @@ from typing import Any
 from extractors.document import Document, Table
 from pipelines.config import PipelineConfig
 from pipelines.evaluate import dataset_items
-from pipelines.evaluate_tables import normalise
+from pipelines.evaluate_tables import (
+    TableReport,
+    evaluate_icdar,
+    format_table_report,
+    normalise,
+)
 
 Grid = list[list[str]]
 CAMELOT_ALLOWED = frozenset({"pages", "line_scale", "process_background", "flavor"})
@@ -253,8 +258,36 @@ def format_cases_report(report: CasesReport) -> str:
         lines.append(f"  stream cases, expected cell texts found: {report.text_recall:.3f}")
     for r in report.results:
         recall = f" text {r.text_recall:.2f}" if r.text_recall is not None else ""
-        lines.append(f"  {'ok  ' if r.passed else 'FAIL'} {r.item}: {r.case} {r.note}{recall}")
+        line = f"  {'ok  ' if r.passed else 'FAIL'} {r.item}: {r.case} {r.note}{recall}"
+        lines.append(line.rstrip())
+    reasons = Counter(r.note for r in report.skipped)
+    if reasons:
+        lines.append("  not applicable: " + ", ".join(f"{n} {why}" for why, n in reasons.items()))
     return "\n".join(lines)
+
+
+def evaluate_table_dataset(
+    dataset: Path, config: PipelineConfig, split: str = "dev", limit: int | None = None
+) -> TableReport | CasesReport:
+    """Any of the three born-digital table datasets, told apart by their ground truth files
+    (ICDAR 2013 structure XML, camelot cases, pdfplumber checks)."""
+    items = dataset_items(dataset / split, 1)
+    if not items:
+        raise ValueError(f"{dataset / split}: no items in index.jsonl")
+    gt = items[0].get("gt", {})
+    if "structure" in gt:
+        return evaluate_icdar(dataset, config, split, limit)
+    if "camelot_cases" in gt:
+        return evaluate_camelot(dataset, config, split)
+    if "checks" in gt:
+        return evaluate_pdfplumber(dataset, config, split)
+    raise ValueError(f"{dataset}: not an ICDAR 2013, camelot or pdfplumber table dataset")
+
+
+def format_table_dataset(report: TableReport | CasesReport) -> str:
+    if isinstance(report, TableReport):
+        return format_table_report(report)
+    return format_cases_report(report)
 
 
 __all__ = [
@@ -262,7 +295,9 @@ __all__ = [
     "CasesReport",
     "evaluate_camelot",
     "evaluate_pdfplumber",
+    "evaluate_table_dataset",
     "format_cases_report",
+    "format_table_dataset",
     "same_grid",
     "table_grid",
 ]

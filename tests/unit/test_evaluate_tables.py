@@ -59,3 +59,15 @@ def test_region_matching_is_one_to_one_at_iou_half() -> None:
     assert (counts.tp, counts.predicted, counts.truth) == (1, 3, 2)
     assert counts.precision == pytest.approx(1 / 3) and counts.recall == 0.5
     assert Counts().f1 == 0.0
+
+
+def test_camelot_cases_that_apply_and_grid_comparison() -> None:
+    from pipelines.evaluate_table_cases import camelot_applies, same_grid, text_recall
+
+    assert camelot_applies({"read_pdf_kwargs": {"pages": "2"}}) == ""
+    assert camelot_applies({"read_pdf_kwargs": {"flavor": "stream"}}) == ""
+    assert camelot_applies({"read_pdf_kwargs": {"table_areas": ["1,2,3,4"]}}) == "given table_areas"
+    assert camelot_applies({"read_pdf_kwargs": {"flavor": "network"}}) == "flavor network"
+    assert same_grid([["Read & Write", "1"]], [["Read &\nWrite", "1"]])
+    assert not same_grid([["a", "1"]], [["a", "1", ""]])
+    assert text_recall([[["a", "b"], ["", "c"]]], [["a", "x"], ["c", ""]]) == pytest.approx(2 / 3)
