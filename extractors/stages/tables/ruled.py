@@ -99,7 +99,38 @@ def find_grids(
                 cells.append(GridCell(r0, c0, r1 - r0, c1 - c0, (x0, top, x1, bottom)))
         grids.append(_open_sides(RuledGrid(cells, ys, xs, (xs[0], ys[0], xs[-1], ys[-1])),
                                  merged, snap))  # fmt: skip
-    return grids
+    return _stack(grids, snap)
+
+
+def _stack(grids: list[RuledGrid], snap: float) -> list[RuledGrid]:
+    """Join grids with the same columns stacked with at most a row's gap between them (a
+    section row whose side rules are missing breaks a lattice in two); the gap becomes one
+    row spanning all columns."""
+    out: list[RuledGrid] = []
+    for grid in sorted(grids, key=lambda g: g.bbox[1]):
+        last = out[-1] if out else None
+        if last is not None and len(last.cols) == len(grid.cols):
+            same = all(abs(a - b) <= snap for a, b in zip(last.cols, grid.cols, strict=True))
+            pitch = float(np.median(np.diff(last.rows)))
+            gap = grid.rows[0] - last.rows[-1]
+            if same and -snap <= gap <= 2 * pitch:
+                n = len(last.rows) - 1
+                cells = list(last.cells)
+                rows = list(last.rows)
+                if gap > snap:
+                    box = (last.cols[0], last.rows[-1], last.cols[-1], grid.rows[0])
+                    cells.append(GridCell(n, 0, 1, len(last.cols) - 1, box))
+                    n += 1
+                    rows.append(grid.rows[0])
+                cells += [
+                    GridCell(c.row + n, c.col, c.row_span, c.col_span, c.bbox) for c in grid.cells
+                ]
+                rows += list(grid.rows[1:])
+                bbox = (last.cols[0], rows[0], last.cols[-1], rows[-1])
+                out[-1] = RuledGrid(cells, rows, last.cols, bbox)
+                continue
+        out.append(grid)
+    return out
 
 
 def _open_sides(grid: RuledGrid, edges: Sequence[dict[str, Any]], snap: float) -> RuledGrid:
