@@ -67,6 +67,7 @@ from extractors.stages.tables.ruled import (
     words_in,
 )
 from extractors.stages.tables.text_cues import is_caption, is_list, prose_columns, prose_rows
+from extractors.stages.tables.turned import line_numbers, reading_order, text_direction, turn
 
 log = logging.getLogger(__name__)
 
@@ -149,43 +150,6 @@ def _overlaps(a: Box, b: Box, share: float = 0.5) -> bool:
     return smaller > 0 and intersection(a, b) >= share * smaller
 
 
-def line_numbers(page: Page, words: Sequence[Word]) -> list[int]:
-    """For each of `words` (page order), the number of the line holding it."""
-    number = {w.id: n for n, ln in enumerate(ln for b in page.blocks for ln in b.lines)
-              for w in ln.words}  # fmt: skip
-    return [number.get(w.id, -1) for w in words]
-
-
-def _text_direction(
-    ids: Sequence[int],
-    boxes: np.ndarray,
-    texts: Sequence[str],
-    lines_of: Sequence[int],
-    rotation: int,
-) -> int:
-    """0 for horizontal text; +1 when the words read top to bottom (text turned clockwise),
-    -1 bottom to top, when most words of 3+ characters stand tall: decided by the order of
-    words in multi-word lines, else by the page's /Rotate (90 turns upright text clockwise)."""
-    longer = [k for k in ids if len(texts[k]) >= 3]
-    if not longer:
-        return 0
-    w = boxes[longer, 2] - boxes[longer, 0]
-    h = boxes[longer, 3] - boxes[longer, 1]
-    if float(np.mean(h > 1.5 * w)) < 0.6:
-        return 0
-    first: dict[int, int] = {}
-    vote = 0
-    for k in ids:
-        line = lines_of[k]
-        if line in first:
-            vote += 1 if boxes[k, 1] > boxes[first[line], 1] else -1
-        else:
-            first[line] = k
-    if vote == 0:
-        return {90: 1, 270: -1}.get(rotation, 0)
-    return 1 if vote > 0 else -1
-
-
 def _without(
     row: TextRow, cells: Sequence[Cells], col: int, boxes: np.ndarray, gap: float
 ) -> TextRow:
@@ -213,28 +177,6 @@ def _near(words: Sequence[Word], bbox: Box, page: Page, margin: float = 2.0) -> 
     ]  # fmt: skip
 
 
-def _reading(words: Sequence[Word], direction: int) -> Sequence[Word]:
-    """Words in the order a turned table's cells read them (lines, then along each line)."""
-    if direction > 0:
-        return sorted(words, key=lambda w: (-round(w.bbox[2], 3), w.bbox[1]))
-    if direction < 0:
-        return sorted(words, key=lambda w: (round(w.bbox[0], 3), -w.bbox[3]))
-    return words
-
-
-def _turn(cells: list[CellBox], n_rows: int, n_cols: int, direction: int) -> list[CellBox]:
-    """Rows and columns of a table whose text is turned: its rows run across the page."""
-    out = []
-    for c in cells:
-        if direction > 0:  # reading downwards: the table's top is the page's right side
-            row, col = n_cols - c.col - c.col_span, c.row
-        else:  # reading upwards: its top is the page's left side
-            row, col = c.col, n_rows - c.row - c.row_span
-        out.append(CellBox(row, col, c.bbox, row_span=c.col_span, col_span=c.row_span,
-                           is_header=c.is_header, confidence=c.confidence))  # fmt: skip
-    return out
-
-
 @register
 class PdfTableStage(PageStage[PdfTableOptions]):
     kind = "tables.pdf"
@@ -258,11 +200,15 @@ class PdfTableStage(PageStage[PdfTableOptions]):
             regions: list[Region] = list(ctx.scratch.get(REGIONS, []))
             found = self.find(page, words, rulings, regions)
             tables: list[Table] = [
-                build_table(page, f.cells, _reading(_near(words, f.bbox, page), f.direction),
+                build_table(page, f.cells, reading_order(_near(words, f.bbox, page), f.direction),
                             n=n, source=f"{self.kind}:{f.strategy}", confidence=f.confidence)
                 for n, f in enumerate(sorted(found, key=lambda f: (f.bbox[1], f.bbox[0])))
             ]  # fmt: skip
             place_tables(page, tables)
+            log.debug(
+                "%s page %d: %s", ctx.document_id, page.index,
+                ", ".join(f"{t.source} {t.n_rows}x{t.n_cols}" for t in tables) or "no tables",
+            )  # fmt: skip
 
     def find(
         self,
@@ -356,9 +302,9 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                     bbox=_rel(c.bbox, width, height))
             for c in grid.cells
         ]  # fmt: skip
-        direction = _text_direction(ids, boxes, texts, lines_of, rotation)
+        direction = text_direction(ids, boxes, texts, lines_of, rotation)
         if direction:
-            cells = _turn(cells, len(grid.rows) - 1, len(grid.cols) - 1, direction)
+            cells = turn(cells, len(grid.rows) - 1, len(grid.cols) - 1, direction)
         return _Found(grid.bbox, cells, 0.9, "ruled", direction)
 
     def _aligned(
