@@ -1,16 +1,23 @@
 """Born-digital tables (`tables.pdf`): tables on pages with a usable text layer, from the page's
-words (with the ids reading order gave them), its rulings and the layout model's table regions.
+words (with the ids reading order gave them), its rulings and the layout model's regions.
 
-Candidates come from three places, strongest first:
-1. ruled grids: cells from crossing rulings (`ruled`), rows sharing one ruled band split where
-   their text lines align across columns;
-2. text alignment: stretches of rows whose column gaps line up (`aligned`);
+Candidates come from three places, strongest first, and the strategy follows the candidate:
+1. ruled grids (`ruled`): cells from crossing rulings (pdfplumber's lattice functions over our
+   rulings); the stub and last columns that row rules reach beyond the outer column rules
+   join; stacked grids with the same columns are one; a cell spanning columns splits at the
+   column rules no word in it crosses; a ruled band splits into rows where its lines align
+   across columns around a column of numbers. A grid whose cells hold blocks of number rows
+   (rules around groups of rows only) is left to the next strategy; a bare frame is no table.
+2. text alignment (`aligned`): stretches of rows whose column gutters line up; captions
+   ("Table 3.") and notes ("Source:", footnote marks) end them, running text in columns and
+   bullet or line-numbered lists are not tables; wrapped labels and header lines are joined,
+   header labels span the columns they are centred on. Sparse candidates inside a layout
+   figure or equation (chart labels, equation numbers) are dropped.
 3. the layout model's table regions that neither found: accepted only when the text inside
    lines up in columns (CDLA labels dense text as tables; `place_tables` turns unconfirmed
    layout table blocks back into text).
-A grid that is only a frame (a box around a block of text) is not a table itself; its text may
-still be one by alignment. Coordinates are points of the presented page inside this module and
-page-relative in what it writes.
+Tables set sideways (turned text) are read upright (`turned`). Coordinates are points of the
+presented page inside this module and page-relative in what it writes.
 """
 
 from __future__ import annotations
