@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from extractors.document import Block, Line, Page, Word
 from extractors.stage import REGIONS, PageContext, Region, StageError
-from extractors.stages.tables.image import ImageTableOptions, ImageTableStage
+from extractors.stages.tables.image import ImageTableOptions, ImageTableStage, to_work
 from extractors.stages.tables.image_grid import tile_cells
 from extractors.stages.tables.image_rulings import find_rulings
 from models.assets import ModelAssetError
@@ -191,3 +191,15 @@ def test_a_form_frame_is_not_a_table_but_the_grid_inside_it_is() -> None:
     assert len(grids) == 1
     x0, y0, x1, y1 = grids[0]
     assert abs(y0 - 600) < 8 and abs(y1 - 900) < 8 and x0 < 60 and x1 > 940
+
+
+def test_page_boxes_map_into_a_rotated_work_image_and_back() -> None:
+    presented = np.zeros((400, 600, 3), np.uint8)
+    ctx = _context(presented, [], regions=[])
+    # The work image is the page turned a quarter: work pixel (x, y) is page pixel (y, 399 - x).
+    ctx.work_image = np.zeros((600, 400, 3), np.uint8)
+    ctx.to_page = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 399.0]])
+    work_box = np.array([[100.0, 50.0], [300.0, 50.0], [300.0, 120.0], [100.0, 120.0]])
+    page_box = ctx.relative_bbox(work_box)
+    assert page_box == pytest.approx([50 / 600, 99 / 400, 120 / 600, 299 / 400])
+    assert to_work(ctx, np.array([page_box]))[0] == pytest.approx([100, 50, 300, 120])
