@@ -281,3 +281,21 @@ def test_line_numbered_transcript_is_no_table(tmp_path: Path) -> None:
             _put(pdf, 140, 100 + 24 * n, text)
 
     assert _run(tmp_path, draw).pages[0].tables == []
+
+
+def test_ruled_group_of_text_aligned_columns(tmp_path: Path) -> None:
+    """One rule between the stub and a block of three unruled value columns."""
+    rows = [["Offense", "Total", "Male", "Female"], ["Robbery", "102.1", "90.0", "12.1"],
+            ["Burglary", "240.9", "205.0", "35.9"], ["Arson", "9.8", "8.1", "1.7"]]  # fmt: skip
+
+    def draw(pdf: FPDF) -> None:
+        _ruled(pdf, [80, 200, 440], [100, 120, 190])
+        for r, row in enumerate(rows):
+            y = 114 if r == 0 else 134 + 16 * (r - 1)
+            for c, text in enumerate(row):
+                _put(pdf, [84, 210, 290, 370][c], y, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert table.source == "tables.pdf:ruled"
+    assert _grid(table) == rows

@@ -70,6 +70,7 @@ from extractors.stages.tables.ruled import (
     find_grids,
     members,
     split_bands,
+    split_columns,
     split_spans,
     words_in,
 )
@@ -137,13 +138,14 @@ _VETO_KINDS = frozenset({"figure", "equation"})
 
 
 def _unruled_rows(inside: Sequence[list[int]], boxes: np.ndarray, texts: Sequence[str]) -> int:
-    """Words in ruled cells that hold 4+ rows mostly of numbers (a data block between rules)."""
-    total = 0
+    """Words in ruled cells that hold 4+ text rows, when one of them is mostly numbers (a data
+    block between rules, its labels beside it); 0 when none is."""
+    total, numbers = 0, False
     for ws in inside:
-        rows_of_numbers = len(ws) >= 4 and sum(is_numeric(texts[k]) for k in ws) >= 0.5 * len(ws)
-        if rows_of_numbers and len(text_rows(boxes, ws)) >= 4:
+        if len(ws) >= 4 and len(text_rows(boxes, ws)) >= 4:
             total += len(ws)
-    return total
+            numbers = numbers or sum(is_numeric(texts[k]) for k in ws) >= 0.5 * len(ws)
+    return total if numbers else 0
 
 
 def _fill(table: AlignedTable) -> float:
@@ -297,7 +299,11 @@ class PdfTableStage(PageStage[PdfTableOptions]):
         if n_rows < 2 or n_cols < 2:
             return None
         ids = words_in(grid.bbox, boxes)
-        grid = split_bands(split_spans(grid, boxes, ids), boxes, texts, ids)
+        o = self.options
+        grid = split_columns(
+            split_spans(grid, boxes, ids), boxes, ids, o.cell_gap, o.gutter_tolerance
+        )
+        grid = split_bands(grid, boxes, texts, ids)
         inside = members(grid, boxes, ids)
         filled = sum(1 for ws in inside if ws)
         if _unruled_rows(inside, boxes, texts) >= 0.5 * max(1, len(ids)):

@@ -18,7 +18,7 @@ from pdfplumber.table import (
 )
 
 from extractors.rulings import Ruling
-from extractors.stages.tables.aligned import TextRow, text_rows
+from extractors.stages.tables.aligned import TextRow, gutters, text_rows
 from extractors.stages.tables.common import is_numeric
 
 Box = tuple[float, float, float, float]
@@ -295,6 +295,66 @@ def split_spans(grid: RuledGrid, boxes: np.ndarray, ids: Sequence[int]) -> Ruled
     return RuledGrid(cells, grid.rows, grid.cols, grid.bbox)
 
 
+def _column_cuts(
+    rows: list[TextRow], boxes: np.ndarray, min_gutter: float, tolerance: float
+) -> list[float]:
+    """Gutters inside one ruled column that 3+ of its text rows have words on both sides of."""
+    if sum(len(r.words) >= 2 for r in rows) < 3:
+        return []
+    height = float(np.median([r.height for r in rows]))
+    found, _ = gutters(rows, boxes, min_gutter * height, tolerance)
+    cuts = []
+    for a, b in found:
+        x = (a + b) / 2
+        both = sum(
+            any(boxes[k, 2] <= x for k in r.words) and any(boxes[k, 0] >= x for k in r.words)
+            for r in rows
+        )
+        if both >= 3:
+            cuts.append(x)
+    return cuts
+
+
+def split_columns(
+    grid: RuledGrid,
+    boxes: np.ndarray,
+    ids: Sequence[int],
+    min_gutter: float = 0.5,
+    tolerance: float = 0.15,
+) -> RuledGrid:
+    """Split a ruled column whose words run in several text-aligned columns (rules between
+    groups of columns only) at the gutters down it."""
+    n_cols = len(grid.cols) - 1
+    inside = members(grid, boxes, ids)
+    cuts: dict[int, list[float]] = {}
+    for c in range(n_cols):
+        ws = [k for cell, m in zip(grid.cells, inside, strict=True)
+              if cell.col == c and cell.col_span == 1 for k in m]  # fmt: skip
+        if len(ws) >= 6:
+            found = _column_cuts(text_rows(boxes, ws), boxes, min_gutter, tolerance)
+            if found:
+                cuts[c] = found
+    if not cuts:
+        return grid
+    first: list[int] = []
+    cols: list[float] = []
+    for c in range(n_cols):
+        first.append(len(cols))
+        cols.extend([grid.cols[c], *cuts.get(c, [])])
+    cols.append(grid.cols[-1])
+    first.append(len(cols) - 1)
+    cells: list[GridCell] = []
+    for cell in grid.cells:
+        c0, c1 = first[cell.col], first[cell.col + cell.col_span]
+        if cell.col_span == 1 and cell.col in cuts:
+            for j in range(c0, c1):
+                box = (cols[j], cell.bbox[1], cols[j + 1], cell.bbox[3])
+                cells.append(GridCell(cell.row, j, cell.row_span, 1, box))
+        else:
+            cells.append(GridCell(cell.row, c0, cell.row_span, c1 - c0, cell.bbox))
+    return RuledGrid(cells, grid.rows, cols, grid.bbox)
+
+
 __all__ = [
     "GridCell",
     "RuledGrid",
@@ -302,6 +362,7 @@ __all__ = [
     "members",
     "ruling_edges",
     "split_bands",
+    "split_columns",
     "split_spans",
     "words_in",
 ]
