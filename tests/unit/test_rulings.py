@@ -107,3 +107,28 @@ def test_ingest_carries_rulings(tmp_path: Path) -> None:
         assert [r.orientation for r in page.rulings] == ["h"]
     finally:
         opened.close()
+
+
+def test_form_xobject_matrix_applies(tmp_path: Path) -> None:
+    """A page placed as a form XObject, scaled by half and moved: its rule follows."""
+
+    def draw(pdf: FPDF) -> None:
+        pdf.line(60, 100, 540, 100)
+
+    src = pdfium.PdfDocument(str(_pdf(draw, tmp_path / "src.pdf")))
+    dest = pdfium.PdfDocument.new()
+    form = src.page_as_xobject(0, dest).as_pageobject()
+    form.transform(pdfium.PdfMatrix().scale(0.5, 0.5).translate(100, 50))
+    page = dest.new_page(W, H)
+    page.insert_obj(form)
+    page.gen_content()
+    buffer = io.BytesIO()
+    dest.save(buffer)
+    path = tmp_path / "form.pdf"
+    path.write_bytes(buffer.getvalue())
+    (r,) = _rulings(path)
+    # x: 60..540 halved, +100; y: 700 (user space) halved, +50 = 400, i.e. 400 from the top.
+    assert (r.orientation, r.width) == ("h", pytest.approx(0.5))
+    assert r.x0 * W == pytest.approx(130, abs=0.1)
+    assert r.x1 * W == pytest.approx(370, abs=0.1)
+    assert r.y0 * H == pytest.approx(400, abs=0.1)
