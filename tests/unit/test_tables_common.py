@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors.document import Block, Line, Page, Word
+from extractors.document import Block, Cell, Line, Page, Word
 from extractors.stages.tables.common import (
     CellBox,
     assign_words,
@@ -122,3 +122,19 @@ def test_place_tables_reuses_the_layout_table_block_it_overlaps() -> None:
     place_tables(page, [table])
     assert page.tables[0].block_id == "p0-b2"
     assert [b.kind for b in page.blocks if b.id == "p0-b2"] == ["table"]
+
+
+def test_missing_value_marks_do_not_hide_a_header() -> None:
+    texts = [
+        ["Measure", "Age 4", "Grade 1"],
+        ["Colour naming", "0.16", "NA"],
+        ["Recall", "-", "0.4"],
+    ]
+    cells = [
+        Cell(id=f"c{r}{c}", row=r, col=c, text=text)
+        for r, row in enumerate(texts)
+        for c, text in enumerate(row)
+    ]
+    mark_header_rows(cells)
+    assert [c.is_header for c in cells if c.row == 0] == [True, True, True]
+    assert not any(c.is_header for c in cells if c.row > 0)

@@ -24,6 +24,8 @@ MIN_WORD_SHARE = 0.5
 # A table reuses the layout's table block when their boxes overlap at least this much.
 MIN_BLOCK_IOU = 0.3
 _NUMERIC = re.compile(r"^[\s$€£¥%()+\-–.,:/0-9]*[0-9][\s$€£¥%()+\-–.,:/0-9]*$")
+# What data tables put where a value is missing: counts neither as a number nor as a label.
+_PLACEHOLDER = re.compile(r"^(n/?a|n\.a\.|na|nil|none|[-–—*x.]+)$", re.I)
 
 
 @dataclass
@@ -112,7 +114,7 @@ def mark_header_rows(cells: Sequence[Cell]) -> None:
         return
 
     def numeric_share(row: list[Cell]) -> float:
-        filled = [c for c in row if c.text.strip()]
+        filled = [c for c in row if c.text.strip() and not _PLACEHOLDER.match(c.text.strip())]
         return sum(is_numeric(c.text) for c in filled) / len(filled) if filled else 0.0
 
     header: list[int] = []
