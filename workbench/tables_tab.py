@@ -53,7 +53,16 @@ def render_tables(
             pending.append(change)
         grid = table_grid(table)
         key = f"ed_table_{table.id}_{version}"
-        st.data_editor(grid, key=key, hide_index=False, disabled=not editable, width="stretch")
+        # Fixed-width columns: a title cell spanning the table must not push the rest away.
+        columns = {name: st.column_config.TextColumn(width="medium") for name in grid.columns}
+        st.data_editor(
+            grid,
+            key=key,
+            hide_index=False,
+            disabled=not editable,
+            width="stretch",
+            column_config=columns,
+        )
         pending += grid_corrections(
             original, grid, st.session_state.get(key), context, page_index, document
         )
