@@ -16,6 +16,11 @@ page, as the competition's structure files list it).
   half of the region covered); relations are compared as multisets per region, and predicted
   tables that go to no region add their relations as false positives. Micro over all regions:
   precision = matched / predicted relations, recall = matched / ground-truth relations.
+- Speed (`s/page`): Folio's whole profile per page (ingest, layout, reading order, tables)
+  against pdfplumber's parse plus `find_tables()`/`extract()` per page, in the same run.
+
+Ground truth: region boxes from `-reg.xml`, cells from `-str.xml` (PDF points, origin bottom
+left, 1-based pages), mapped into the presented page with the PDF's own crop box.
 """
 
 from __future__ import annotations
