@@ -203,3 +203,17 @@ def test_page_boxes_map_into_a_rotated_work_image_and_back() -> None:
     page_box = ctx.relative_bbox(work_box)
     assert page_box == pytest.approx([50 / 600, 99 / 400, 120 / 600, 299 / 400])
     assert to_work(ctx, np.array([page_box]))[0] == pytest.approx([100, 50, 300, 120])
+
+
+def test_section_rows_across_all_columns_keep_one_ruled_table() -> None:
+    image = Image.new("RGB", (1000, 1000), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([50, 50, 950, 950], outline="black", width=2)
+    for y in range(50, 951, 50):
+        draw.line([(50, y), (950, y)], fill="black", width=2)
+    for y0, y1 in ((50, 400), (450, 950)):  # a section row (400-450) cuts every column rule
+        for x in (400, 600, 800):
+            draw.line([(x, y0), (x, y1)], fill="black", width=2)
+    grids = find_rulings(np.asarray(image)).grids
+    assert len(grids) == 1
+    assert grids[0][1] < 60 and grids[0][3] > 940

@@ -10,6 +10,7 @@ form is a frame of rulings too: only bands of it where column rules run side by 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -94,15 +95,40 @@ def lattices(
     interior = [s for s in inner if s[3] - s[1] < full * height]
     if not interior or len(interior) < len(inner):
         return [frame]
-    bands: list[list[int]] = []  # y0, y1, count
+    bands: list[tuple[int, int, list[float]]] = []  # y0, y1, x of each column rule
     for seg in sorted(interior, key=lambda s: s[1]):
-        for band in bands:
-            overlap = min(band[1], seg[3]) - max(band[0], seg[1])
-            if overlap >= 0.5 * min(band[1] - band[0], seg[3] - seg[1]):
-                band[0], band[1], band[2] = min(band[0], seg[1]), max(band[1], seg[3]), band[2] + 1
+        for n, (y0, y1, xs) in enumerate(bands):
+            overlap = min(y1, seg[3]) - max(y0, seg[1])
+            if overlap >= 0.5 * min(y1 - y0, seg[3] - seg[1]):
+                bands[n] = (min(y0, seg[1]), max(y1, seg[3]), [*xs, (seg[0] + seg[2]) / 2])
                 break
         else:
-            bands.append([seg[1], seg[3], 1])
+            bands.append((seg[1], seg[3], [(seg[0] + seg[2]) / 2]))
     # Two interior rules (three columns with the frame's sides) make a table; fewer is a form's
-    # label/value split.
-    return [(frame[0], y0, frame[2], y1) for y0, y1, count in bands if count >= 2]
+    # label/value split. A section row (a label across all columns) cuts every column rule:
+    # bands a row or two apart with the same column rules are one table.
+    tables = sorted((b for b in bands if len(b[2]) >= 2), key=lambda b: b[0])
+    pitch = _row_pitch(frame, h_segs)
+    merged: list[tuple[int, int, list[float]]] = []
+    for band in tables:
+        if merged and band[0] - merged[-1][1] <= 2.5 * pitch:
+            last = merged[-1]
+            if _same_columns(last[2], band[2], max(4.0, 0.01 * width)):
+                merged[-1] = (last[0], max(last[1], band[1]), last[2])
+                continue
+        merged.append(band)
+    return [(frame[0], y0, frame[2], y1) for y0, y1, _ in merged]
+
+
+def _row_pitch(frame: PixelBox, h_segs: list[PixelBox]) -> float:
+    """The median distance between the frame's full-width row rules."""
+    ys = sorted((s[1] + s[3]) / 2 for s in h_segs if _crosses(s, frame))
+    gaps = [b - a for a, b in pairwise(ys) if b - a > 2]
+    return float(np.median(gaps)) if gaps else float(frame[3] - frame[1])
+
+
+def _same_columns(a: list[float], b: list[float], tolerance: float) -> bool:
+    """Most column rules of the band with fewer stand where the other band has one."""
+    fewer, more = (a, b) if len(a) <= len(b) else (b, a)
+    matched = sum(any(abs(x - y) <= tolerance for y in more) for x in fewer)
+    return matched >= 0.8 * len(fewer)
