@@ -259,9 +259,17 @@ class ImageTableStage(PageStage[ImageTableOptions]):
         table = build_table(
             ctx.page, boxes, ours, n=n, source=SOURCE, confidence=structure.confidence, owned=owned
         )
-        if table.n_rows < o.min_rows or table.n_cols < o.min_cols:
-            return None
-        if not cand.whole_page and not self.looks_tabular(ctx, table):
+        small = table.n_rows < o.min_rows or table.n_cols < o.min_cols
+        if small or (not cand.whole_page and not self.looks_tabular(ctx, table)):
+            logger.debug(
+                "%s page %d: %s region %s read as %dx%d, not a table",
+                ctx.document_id,
+                ctx.page.index,
+                cand.source,
+                cand.box,
+                table.n_rows,
+                table.n_cols,
+            )
             return None
         return table
 
