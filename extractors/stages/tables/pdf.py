@@ -101,7 +101,8 @@ class PdfTableOptions(StageOptions):
     prose_share: float = Field(default=0.6, gt=0, le=1)
     # Leading rows above the first row of numbers that may form a text-aligned table's header.
     max_header_rows: int = Field(default=6, ge=0)
-    # A text-aligned candidate inside a layout figure needs this share of its grid filled.
+    # A text-aligned candidate needs this share of its grid filled, inside a layout figure more.
+    min_fill: float = Field(default=0.5, ge=0, le=1)
     min_figure_fill: float = Field(default=0.7, ge=0, le=1)
     # Two columns both wider than this share of the page are a two-column text layout.
     prose_column_width: float = Field(default=0.3, gt=0, le=1)
@@ -261,8 +262,8 @@ class PdfTableStage(PageStage[PdfTableOptions]):
                     row.caption = True
         for run in candidate_runs(rows, o.max_row_gap, o.max_single_rows, o.min_rows):
             aligned = self._aligned(run, boxes, numeric, texts, width, o.min_rows)
-            if aligned is None:
-                continue
+            if aligned is None or _fill(aligned) < o.min_fill:
+                continue  # a grid mostly empty is labels scattered over a chart
             # CDLA calls some full tables figures too: only a sparse grid inside a figure is
             # taken for chart labels.
             if _fill(aligned) < o.min_figure_fill and any(
