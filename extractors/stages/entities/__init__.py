@@ -38,6 +38,9 @@ NER_LABELS = (
     "MONEY",
     "PERCENT",
 )
+# Block texts per `nlp.pipe` batch: blocks are short, and larger batches halve spaCy's cost per
+# token (measured: 16 -> 256 texts, 30 -> 16 CPU ms a SROIE page).
+NER_BATCH_TEXTS = 256
 # One prediction: per page, the spaCy spans as (label, start, end) offsets into the page text.
 Prediction = list[list[ner.NerSpan]]
 
@@ -83,7 +86,7 @@ class EntityStage(DocumentStage[EntityOptions]):
             [j[3] for j in jobs],
             opts.ner_labels,
             opts.ner_model,
-            self.pages_per_batch * 16,
+            NER_BATCH_TEXTS,
             opts.recase_caps,
         )
         out: list[Prediction] = [[[] for _ in pages] for pages in per_doc]

@@ -34,7 +34,7 @@ _COUNTRY_CUES: dict[str, re.Pattern[str]] = {
     country: re.compile(pattern)
     for country, pattern in {
         "MY": r"(?i)\bsdn\.? ?bhd\b|\bbhd\b|malaysia|selangor|kuala lumpur|johor|\bMYR\b|"
-        r"(?-i:\bRM ?\d)|\+60",
+        r"(?-i:\bRM\b)|\+60|\bjalan\b|\bjln\b|\btaman\b|darul|petaling",
         "SG": r"(?i)singapore|\bpte\.? ltd\b|\bSGD\b|S\$|\+65",
         "IN": r"(?i)\bindia\b|\bgstin\b|₹|\bINR\b|\brs\. ?\d|pvt\.? ltd|private limited|mumbai|"
         r"delhi|bengaluru|bangalore|\+91",
@@ -211,11 +211,18 @@ def find_identifiers(text: str) -> list[Match]:
     return out
 
 
+# A value shaped like a date or a time is not the number a label announces ("Ref. 05/02/2018"
+# after a column of labels).
+_DATE_OR_TIME = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}:\d\d(?::\d\d)?")
+
+
 def find_labelled(text: str, country: str | None) -> list[Match]:
     """Invoice, order and reference numbers and company numbers after their labels."""
     out: list[Match] = []
     for label, pattern, confidence in _LABELLED_RE:
         for m in pattern.finditer(text):
+            if _DATE_OR_TIME.fullmatch(m.group("v")):
+                continue
             out.append(Match(label, m.start("v"), m.end("v"), m.group("v").upper(), confidence, 7))
     if country in (None, "MY"):
         for m in _MY_COMPANY.finditer(text):

@@ -93,10 +93,18 @@ def decimal_comma(text: str) -> bool | None:
     return comma > dot
 
 
+# A currency standing alone as a column head: "(RM)", "Amount (EUR)", a line "RM".
+_CURRENCY_HEAD = re.compile(rf"\((?P<c>{CURRENCY})\)|^[ \t]*(?P<l>{CURRENCY})[ \t]*$", re.M)
+
+
 def document_currency(text: str, country: str | None) -> str | None:
-    """The currency the text's explicit amounts are in (the most frequent one)."""
+    """The currency of the text's explicit amounts and currency column heads (the most
+    frequent one)."""
     counts = Counter(
         currency_code(m.group("cb") or m.group("ca"), country) for m in _MONEY.finditer(text)
+    )
+    counts.update(
+        currency_code(m.group("c") or m.group("l"), country) for m in _CURRENCY_HEAD.finditer(text)
     )
     counts.pop(None, None)
     return counts.most_common(1)[0][0] if counts else None
@@ -161,8 +169,11 @@ _ISO = re.compile(
 )
 _NUMERIC = re.compile(
     rf"(?<![\d./-])(?P<a>[\dO]{{1,2}}) ?(?P<s>[./-]) ?(?P<b>[\dO]{{1,2}}) ?(?P=s) ?"
-    rf"(?P<y>[\dO]{{4}}|[\dO]{{2}}){_DATE_END}"
+    # OCR glues the time to the year: "08/02/20173:43:01PM".
+    rf"(?P<y>[\dO]{{4}}(?=\d{{1,2}}:\d\d)|[\dO]{{4}}{_DATE_END}|[\dO]{{2}}{_DATE_END})"
 )
+# "20180428" as a whole token (receipt printers): valid dates only, and less surely.
+_COMPACT = re.compile(r"(?<![\w.,/-])(?P<y>(?:19|20)\d\d)(?P<m>[01]\d)(?P<d>[0-3]\d)(?![\w.,]|-\d)")
 _MON = rf"(?P<mon>{MONTH_PATTERN})\.?(?![a-zà-ÿ])"
 _DAY_MONTH_YEAR = re.compile(
     rf"(?i)(?<![\w.])(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|e|\.)?[ \-/.]{{0,2}}{_MON}"
@@ -184,6 +195,10 @@ def find_dates(text: str, month_first: bool | None) -> list[Match]:
         value = iso_date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
         if value:
             out.append(Match("DATE", m.start(), m.end(), value, 0.95, 6))
+    for m in _COMPACT.finditer(text):
+        value = iso_date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+        if value:
+            out.append(Match("DATE", m.start(), m.end(), value, 0.6, 5))
     for m in _NUMERIC.finditer(text):
         parts = [m.group(k).translate(_OCR_DATE) for k in ("a", "b", "y")]
         if sum(ch == "O" for ch in m.group()) > 1:
