@@ -30,7 +30,7 @@ _KEYWORDS: dict[str, re.Pattern[str]] = {
         r"total ht|montant ttc|rechnungsbetrag|factuurnummer|rechnungsnummer|remit",
         "receipt": r"receipt|cash|change|thank you|thanks|tendered|cashier|kassenbon|kassabon|"
         r"bon|ticket|re[çc]u|danke|merci|bedankt|rounding|qty|visa|mastercard|debit|"
-        r"card|member|table|served by|server|terminal|please come again|goods sold",
+        r"member|served by|server|terminal|please come again|goods sold",
         "form": r"form|application|signature|please (?:print|complete|check|indicate)|"
         r"check one|date of birth|(?:name|address|fax|phone|to|from|cc|subject|date)\s*:|"
         r"applicant|formulier|formular|formulaire|handtekening|unterschrift",
@@ -136,7 +136,10 @@ def features(document: Document, max_pages: int = 10) -> dict[str, float]:
     f["sections"] = min(3.0, math.log1p(len(_SECTION.findall(text))))
     mean_words = words / n_lines
     f["short_lines"] = 1.0 if mean_words < 5 and n_lines >= 8 else 0.0
-    f["long_lines"] = min(1.0, max(0.0, (mean_words - 6) / 6))
+    # Prose: the share of words in lines of eight words or more (a table's short cells on the
+    # same page do not hide the paragraphs around it, as they would in a mean).
+    in_long = sum(n for n in (len(ln.split()) for ln in lines) if n >= 8) / words
+    f["long_lines"] = min(1.0, max(0.0, (in_long - 0.3) / 0.4))
     f["one_page"] = 1.0 if len(document.pages) == 1 else 0.0
     f["many_pages"] = min(1.0, max(0.0, (len(document.pages) - 2) / 4))
     f["tall"] = 1.0 if pages and all(p.height > 1.8 * p.width for p in pages) else 0.0

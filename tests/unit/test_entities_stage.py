@@ -163,3 +163,10 @@ def test_recase_keeps_length() -> None:
     assert ner.recase("JOHN SMITH\nmixed Case") == "John Smith\nmixed Case"
     text = "STRASSE ß"
     assert len(ner.recase(text)) == len(text)
+
+
+def test_mostly_numeric_texts_skip_spacy(nlp: Any) -> None:
+    texts = ["2 x 12.00 = 24.00\n1 x 3.50 = 3.50 TOTAL 27.50", "Angela Merkel visited Paris."]
+    numeric, prose = ner.find_spans(texts, ["PERSON", "GPE", "MONEY", "CARDINAL"])
+    assert numeric == []
+    assert {s.label for s in prose} == {"PERSON", "GPE"}

@@ -269,3 +269,21 @@ def test_find_patterns_on_a_receipt() -> None:
     assert _values(found, "PHONE") == ["+6073514788"]
     spans = sorted((m.start, m.end) for m in found)
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_ocr_glued_time_and_compact_dates() -> None:
+    assert _values(find_dates("08/02/20173:43:01PM", False), "DATE") == ["2017-02-08"]
+    assert _values(find_dates("20180428/191204", False), "DATE") == ["2018-04-28"]
+    assert find_dates("20181332", False) == []  # no 32nd day of a 13th month
+    assert find_dates("1234567820180428", False) == []  # inside a longer number
+
+
+def test_currency_column_head_sets_the_document_currency() -> None:
+    assert locale_of("ITEM\nRM\n14.00\nNET TOTAL 14.85").currency == "MYR"
+    assert locale_of("Amount (EUR)\n12,50").currency == "EUR"
+
+
+def test_a_date_after_a_reference_label_stays_a_date() -> None:
+    text = "Date\nRef.\n\n05/02/2018\n11:14:00"
+    assert find_labelled(text, "MY") == []
+    assert _values(find_patterns(text), "DATE") == ["2018-02-05"]

@@ -23,6 +23,7 @@ _KEEP = ("ner",)
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
+MIN_LETTER_RATIO = 0.5  # of a text's non-space characters
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def recase(text: str) -> str:
     return "\n".join(out)
 
 
+def _prose(text: str) -> bool:
+    if not _LETTERS.search(text):
+        return False
+    chars = [ch for ch in text if not ch.isspace()]
+    return sum(ch.isalpha() for ch in chars) >= MIN_LETTER_RATIO * len(chars)
+
+
 def find_spans(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -67,10 +75,11 @@ def find_spans(
     batch_size: int = 64,
     recase_caps: bool = True,
 ) -> list[list[NerSpan]]:
-    """Entities of each text (texts without two letters in a row are skipped: item lines and
-    totals carry nothing spaCy would name that the patterns do not find better)."""
+    """Entities of each text. Texts that are mostly digits and signs (table bodies, item lines,
+    totals) are skipped: they hold little spaCy would name that the patterns do not find
+    better, and on dense report pages they are a third of spaCy's cost."""
     wanted = set(labels)
-    todo = [i for i, t in enumerate(texts) if _LETTERS.search(t)]
+    todo = [i for i, t in enumerate(texts) if _prose(t)]
     out: list[list[NerSpan]] = [[] for _ in texts]
     if not todo or not wanted:
         return out
