@@ -39,9 +39,6 @@ from extractors.document import Document, Table
 from pipelines.config import PipelineConfig
 from pipelines.evaluate import dataset_items
 from pipelines.evaluate_tables import (
-    TableReport,
-    evaluate_icdar,
-    format_table_report,
     normalise,
 )
 
@@ -266,38 +263,12 @@ def format_cases_report(report: CasesReport) -> str:
     return "\n".join(lines)
 
 
-def evaluate_table_dataset(
-    dataset: Path, config: PipelineConfig, split: str = "dev", limit: int | None = None
-) -> TableReport | CasesReport:
-    """Any of the three born-digital table datasets, told apart by their ground truth files
-    (ICDAR 2013 structure XML, camelot cases, pdfplumber checks)."""
-    items = dataset_items(dataset / split, 1)
-    if not items:
-        raise ValueError(f"{dataset / split}: no items in index.jsonl")
-    gt = items[0].get("gt", {})
-    if "structure" in gt:
-        return evaluate_icdar(dataset, config, split, limit)
-    if "camelot_cases" in gt:
-        return evaluate_camelot(dataset, config, split)
-    if "checks" in gt:
-        return evaluate_pdfplumber(dataset, config, split)
-    raise ValueError(f"{dataset}: not an ICDAR 2013, camelot or pdfplumber table dataset")
-
-
-def format_table_dataset(report: TableReport | CasesReport) -> str:
-    if isinstance(report, TableReport):
-        return format_table_report(report)
-    return format_cases_report(report)
-
-
 __all__ = [
     "CaseResult",
     "CasesReport",
     "evaluate_camelot",
     "evaluate_pdfplumber",
-    "evaluate_table_dataset",
     "format_cases_report",
-    "format_table_dataset",
     "same_grid",
     "table_grid",
 ]

@@ -26,7 +26,7 @@ def test_dataset_kind(tmp_path: Path, gt: dict[str, str], kind: str) -> None:
 
 
 def test_unknown_or_missing_datasets_say_why(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no index.jsonl"):
+    with pytest.raises(ValueError, match=r"no index\.jsonl"):
         dataset_kind(tmp_path)
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "index.jsonl").write_text(json.dumps({"id": "a", "gt": {"boxes": 1}}))
