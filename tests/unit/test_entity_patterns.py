@@ -287,3 +287,13 @@ def test_a_date_after_a_reference_label_stays_a_date() -> None:
     text = "Date\nRef.\n\n05/02/2018\n11:14:00"
     assert find_labelled(text, "MY") == []
     assert _values(find_patterns(text), "DATE") == ["2018-02-05"]
+
+
+def test_a_ratio_under_a_reference_head_is_no_reference() -> None:
+    assert find_labelled("(4.7)\n\nRef.\n1.1\n2.0", None) == []
+    assert find_labelled("Ref. 12", None) == []
+    assert _values(find_labelled("Our ref:\nAB-1234", None), "REFERENCE") == ["AB-1234"]
+
+
+def test_short_digit_groups_are_no_phones() -> None:
+    assert find_phones("about 338 000 km2 of land", "US") == []

@@ -98,7 +98,7 @@ _TAX_LABEL = re.compile(
     r"(?P<v>[A-Z]{0,3}[0-9][0-9A-Z.-]{6,16})\b"
 )
 _NUMBER_WORD = r"(?:no|nr|num(?:ber|éro|ero)?|nummer|n[°º]|#)"
-_SEP = r"[ \t]*(?:\.|:|#|-)?[ \t]*(?:\.|:|#)?\s{0,3}"
+_SEP = r"[ \t]*(?:\.|:|#|-)?[ \t]*(?:\.|:|#)?[ \t]*\n?[ \t]*"  # the value may start the next line
 _VALUE = r"(?P<v>(?=[A-Za-z0-9\-/_.]*\d)[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9])"
 _LABELLED: tuple[tuple[str, str, float], ...] = (
     (
@@ -211,9 +211,11 @@ def find_identifiers(text: str) -> list[Match]:
     return out
 
 
-# A value shaped like a date or a time is not the number a label announces ("Ref. 05/02/2018"
-# after a column of labels).
-_DATE_OR_TIME = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}:\d\d(?::\d\d)?")
+# A value shaped like a date, a time or a plain decimal is not the number a label announces
+# ("Ref. 05/02/2018" after a column of labels, "Ref." heading a table column of ratios).
+_NOT_A_DOCUMENT_NUMBER = re.compile(
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}:\d\d(?::\d\d)?|\d{1,3}(?:[.,]\d+)?"
+)
 
 
 def find_labelled(text: str, country: str | None) -> list[Match]:
@@ -221,7 +223,7 @@ def find_labelled(text: str, country: str | None) -> list[Match]:
     out: list[Match] = []
     for label, pattern, confidence in _LABELLED_RE:
         for m in pattern.finditer(text):
-            if _DATE_OR_TIME.fullmatch(m.group("v")):
+            if _NOT_A_DOCUMENT_NUMBER.fullmatch(m.group("v")):
                 continue
             out.append(Match(label, m.start("v"), m.end("v"), m.group("v").upper(), confidence, 7))
     if country in (None, "MY"):
@@ -237,6 +239,8 @@ def find_phones(text: str, country: str | None) -> list[Match]:
     out: list[Match] = []
     for m in _PHONE_CANDIDATE.finditer(text):
         raw = m.group().rstrip(" (-./")
+        if sum(ch.isdigit() for ch in raw) < 7:
+            continue  # "(338 000 km2": shorter than any subscriber number with its area code
         if raw.startswith("+") or country:
             try:
                 number = phonenumbers.parse(raw, None if raw.startswith("+") else country)
