@@ -1,5 +1,23 @@
 """Built-in stages; importing this package registers them (see extractors.stage.REGISTRY)."""
 
-from extractors.stages import layout, ocr, preprocess, reading_order, tables, tesseract
+from extractors.stages import (
+    doctype,
+    entities,
+    layout,
+    ocr,
+    preprocess,
+    reading_order,
+    tables,
+    tesseract,
+)
 
-__all__ = ["layout", "ocr", "preprocess", "reading_order", "tables", "tesseract"]
+__all__ = [
+    "doctype",
+    "entities",
+    "layout",
+    "ocr",
+    "preprocess",
+    "reading_order",
+    "tables",
+    "tesseract",
+]
