@@ -8,7 +8,7 @@ ignores content. Content is compared as plain text with whitespace collapsed: in
 (`<b>`, `<i>`, `<sup>`, ...) in the ground truth is dropped, since OCR cannot see it. A page with
 no predicted table scores 0.
 
-Folio = the pipeline run in-process with the development profile (`tables-image-dev`) on each
+Folio = the pipeline run in-process with the default profile (or the one given) on each
 image, with the stage option `whole_page = true` set at evaluation time: a PubTabNet image is one
 table crop, so when neither the layout nor the rulings propose a region the whole image is the
 table. Its first table (largest) is scored. SLANet alone = the model on the whole image, its
@@ -39,7 +39,7 @@ from pipelines.evaluate import dataset_items
 from pipelines.pipeline import Pipeline
 
 STAGE = "tables.image"
-DEV_PROFILE = "tables-image-dev"
+DEV_PROFILE = "default"
 _STRUCTURAL = frozenset({"table", "thead", "tbody", "tr", "td"})
 
 

@@ -55,6 +55,11 @@ SOURCE = "tables.image"
 class ImageTableOptions(StageOptions):
     # Table crops per SLANet call (one page may hold several tables; a GPU takes more).
     model_batch: int = Field(default=4, ge=1, le=256)
+
+    def hashed(self) -> dict[str, object]:
+        # Crops per model call change no result (like batch_size): not part of the config hash.
+        return {k: v for k, v in super().hashed().items() if k != "model_batch"}
+
     # Context around a region, as a share of its longer side (SLANet saw margins in training).
     region_margin: float = Field(default=0.02, ge=0, le=0.2)
     # Ruled grids the layout did not call a table become tables (checked like layout tables).
