@@ -170,7 +170,9 @@ def test_review_a_receipt(server: tuple[str, Path], page: object) -> None:
 
     rows = _sql(workspace, "SELECT word_id, text, corrected_by FROM reviewed_words WHERE corrected")
     assert rows == [{"word_id": "p0-w27", "text": "loaves", "corrected_by": "e2e"}]
-    entities = _sql(workspace, "SELECT label, text, corrected_by FROM reviewed_entities")
+    entities = _sql(
+        workspace, "SELECT label, text, corrected_by FROM reviewed_entities WHERE corrected"
+    )
     assert entities == [{"label": "total", "text": "12.95", "corrected_by": "e2e"}]
     reviews = _sql(workspace, "SELECT reviewed, last_reviewer FROM reviews")
     assert reviews == [{"reviewed": True, "last_reviewer": "e2e"}]
