@@ -200,3 +200,12 @@ def test_spacy_does_not_read_table_blocks() -> None:
         blocks=[block(0, "text", "Anna Meyer wrote"), block(1, "table", "Berlin 12.50")],
     )
     assert [text for _, _, text in _spacy_texts([page_text(page)])] == ["Anna Meyer wrote"]
+
+
+def test_a_name_stops_at_its_line_break() -> None:
+    from extractors.stages.entities.ner import NerSpan, first_line
+
+    text = "Name: Jordan Ellis\nDepartment: R&D"
+    assert first_line(text, NerSpan("PERSON", 6, 29)) == NerSpan("PERSON", 6, 18)
+    assert first_line(text, NerSpan("ORG", 6, 18)) == NerSpan("ORG", 6, 18)
+    assert first_line("12\nAcme", NerSpan("ORG", 0, 7)) is None

@@ -87,6 +87,23 @@ def find_spans(
     inputs = (recase(texts[i]) if recase_caps else texts[i] for i in todo)
     for i, doc in zip(todo, nlp.pipe(inputs, batch_size=batch_size), strict=True):
         out[i] = [
-            NerSpan(e.label_, e.start_char, e.end_char) for e in doc.ents if e.label_ in wanted
+            span
+            for e in doc.ents
+            if e.label_ in wanted
+            for span in [first_line(texts[i], NerSpan(e.label_, e.start_char, e.end_char))]
+            if span is not None
         ]
     return out
+
+
+def first_line(text: str, span: NerSpan) -> NerSpan | None:
+    """A span cut at its first line break: the small model runs names on into the next line of
+    a form ("Jordan Ellis\nDepartment"), where a line break is a field boundary. None when
+    nothing with letters is left."""
+    cut = text.find("\n", span.start, span.end)
+    end = span.end if cut < 0 else cut
+    while end > span.start and text[end - 1].isspace():
+        end -= 1
+    if not _LETTERS.search(text[span.start : end]):
+        return None
+    return NerSpan(span.label, span.start, end)
