@@ -181,27 +181,6 @@ def test_a_missing_spacy_pipeline_is_a_stage_error() -> None:
     assert raised.value.stage == "entities.text" and raised.value.document_id == "doc-test"
 
 
-def test_spacy_does_not_read_table_blocks() -> None:
-    from extractors.document import Block, Line, Page, Word
-    from extractors.stages.entities import _spacy_texts
-    from extractors.stages.entities.text import page_text
-
-    def block(n: int, kind: str, text: str) -> Block:
-        word = Word(id=f"p0-w{n}", text=text, bbox=[0.1, 0.1 * n, 0.5, 0.1 * n + 0.05])
-        line = Line(id=f"p0-l{n}", text=text, bbox=word.bbox, words=[word])
-        return Block(id=f"p0-b{n}", kind=kind, order=n, bbox=word.bbox, lines=[line])  # type: ignore[arg-type]
-
-    page = Page(
-        id="p0",
-        index=0,
-        width=1,
-        height=1,
-        unit="pt",
-        blocks=[block(0, "text", "Anna Meyer wrote"), block(1, "table", "Berlin 12.50")],
-    )
-    assert [text for _, _, text in _spacy_texts([page_text(page)])] == ["Anna Meyer wrote"]
-
-
 def test_a_name_stops_at_its_line_break() -> None:
     from extractors.stages.entities.ner import NerSpan, first_line
 

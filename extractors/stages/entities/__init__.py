@@ -55,18 +55,10 @@ class EntityOptions(StageOptions):
     """Give spaCy all-caps lines in title case (OCR of receipts is often all capitals)."""
 
 
-# Blocks spaCy does not read: table cells are numbers and short labels whose amounts, dates and
-# ids the patterns find (on report pages tables are most of spaCy's cost, for little it names).
-NER_SKIPS_KINDS = frozenset({"table"})
-
-
 def _spacy_texts(pages: Sequence[PageText]) -> list[tuple[int, int, str]]:
     """(page position, offset, text) of each block: spaCy reads one block per text."""
     return [
-        (n, start, pt.text[start:end])
-        for n, pt in enumerate(pages)
-        for (start, end), kind in zip(pt.blocks, pt.block_kinds, strict=True)
-        if kind not in NER_SKIPS_KINDS
+        (n, start, pt.text[start:end]) for n, pt in enumerate(pages) for start, end in pt.blocks
     ]
 
 

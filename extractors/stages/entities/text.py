@@ -22,7 +22,6 @@ class PageText:
     starts: list[int] = field(default_factory=list)  # character span of each word
     ends: list[int] = field(default_factory=list)
     blocks: list[tuple[int, int]] = field(default_factory=list)  # character span of each block
-    block_kinds: list[str] = field(default_factory=list)  # the layout kind of each block
 
     def words_in(self, start: int, end: int) -> list[Word]:
         """The words a character span touches (a match may start or end inside a word)."""
@@ -65,7 +64,6 @@ def page_text(page: Page) -> PageText:
                 at += len(word.text)
                 out.ends.append(at)
         out.blocks.append((block_start, at))
-        out.block_kinds.append(block.kind)
     out.text = "".join(parts)
     return out
 
