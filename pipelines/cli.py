@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines.config import ProfileError, available_profiles, load_profile
-from pipelines.workspace import WORKSPACE_ENV, Workspace
+from pipelines.execution.config import ProfileError, available_profiles, load_profile
+from pipelines.store.workspace import WORKSPACE_ENV, Workspace
 
 if TYPE_CHECKING:
     from models.runtime import Device
@@ -62,7 +62,7 @@ def run(
     ] = "auto",
 ) -> None:
     """Process files into the workspace (skips what this profile already processed)."""
-    from pipelines.batch import run_batch
+    from pipelines.execution.batch import run_batch
 
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
@@ -92,7 +92,7 @@ def run(
         progress.update(task, total=n)
 
     def on_result(result: object, summary: object) -> None:
-        from pipelines.batch import BatchSummary
+        from pipelines.execution.batch import BatchSummary
 
         assert isinstance(summary, BatchSummary)
         progress.update(
@@ -130,7 +130,7 @@ def _by_type(counts: dict[str, int]) -> str:
 
 
 def _print_summary(summary: object, ws: Workspace) -> None:
-    from pipelines.batch import BatchSummary
+    from pipelines.execution.batch import BatchSummary
 
     assert isinstance(summary, BatchSummary)
     for problem in summary.problems:
@@ -175,8 +175,8 @@ def _print_summary(summary: object, ws: Workspace) -> None:
 @app.command()
 def status(workspace: WorkspaceOpt = None) -> None:
     """Documents, pages and runs in the workspace."""
-    from pipelines.loader import load_best_effort
-    from pipelines.store import query
+    from pipelines.store.database import query
+    from pipelines.store.loader import load_best_effort
 
     ws = Workspace.open(workspace)
     load_best_effort(ws)  # a status that waits behind a long query is no status
@@ -219,8 +219,8 @@ def sql(
     output: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
 ) -> None:
     """Run a read-only SQL query (no file or network access)."""
-    from pipelines.loader import load_best_effort
-    from pipelines.query import SqlRefused, run_user_sql
+    from pipelines.store.loader import load_best_effort
+    from pipelines.store.query import SqlRefused, run_user_sql
 
     if output not in ("table", "csv", "json"):
         _fail("--format must be table, csv or json")
@@ -290,7 +290,11 @@ def evaluate(
     """OCR accuracy (page CER) on a dataset with line ground truth (SROIE, FUNSD)."""
     from statistics import fmean, median
 
-    from pipelines.evaluate import evaluate_ocr, evaluate_rapidocr_baseline, write_scores_csv
+    from pipelines.evaluation.evaluate import (
+        evaluate_ocr,
+        evaluate_rapidocr_baseline,
+        write_scores_csv,
+    )
 
     splits = split or ["dev"]
     for name in splits:
@@ -331,7 +335,11 @@ def evaluate_layout_command(
     ] = False,
 ) -> None:
     """Layout accuracy: PubLayNet mAP@0.5 or DocBank token accuracy (vs the bare CDLA model)."""
-    from pipelines.evaluate_layout import detect_dataset, evaluate_layout, stages_to_layout
+    from pipelines.evaluation.evaluate_layout import (
+        detect_dataset,
+        evaluate_layout,
+        stages_to_layout,
+    )
 
     if not (dataset / split / "index.jsonl").is_file():
         _fail(f"{dataset / split} has no index.jsonl")
@@ -366,7 +374,7 @@ def evaluate_tables_command(
 ) -> None:
     """Table accuracy: ICDAR 2013 region and cell adjacency F1 (vs plain pdfplumber), camelot
     and pdfplumber test expectations, PubTabNet TEDS (vs bare SLANet)."""
-    from pipelines.table_evaluation import dataset_kind, evaluate_table_dataset
+    from pipelines.evaluation.table_evaluation import dataset_kind, evaluate_table_dataset
 
     try:
         for dataset in datasets:
@@ -388,7 +396,7 @@ def evaluate_office_command(
 ) -> None:
     """Office files (DOCX/XLSX/PPTX): word recall/precision of the Markdown export and table
     counts against the reference Markdown."""
-    from pipelines.evaluate_office import evaluate_office, split_folder, summarise
+    from pipelines.evaluation.evaluate_office import evaluate_office, split_folder, summarise
 
     folder = split_folder(dataset, split)
     if not (folder / "index.jsonl").is_file():
@@ -439,7 +447,7 @@ def bench(
     ] = None,
 ) -> None:
     """Pages/s, per-stage ms and peak memory; plain RapidOCR baseline on the same scans."""
-    from pipelines.bench import (
+    from pipelines.evaluation.bench import (
         bench_alternating,
         bench_folio,
         bench_rapidocr_baseline,

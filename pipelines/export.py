@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 
 from extractors.document import Document, Page
 from extractors.stages.tables.merge import LogicalTable, logical_tables
-from pipelines.loader import load_staged
-from pipelines.reviewed import reviewed_document
-from pipelines.schema import ELEMENT_VIEWS
-from pipelines.store import query
+from pipelines.store.database import query
+from pipelines.store.loader import load_staged
+from pipelines.store.reviewed import reviewed_document
+from pipelines.store.schema import ELEMENT_VIEWS
+from pipelines.store.workspace import Workspace, atomic_write_bytes
 from pipelines.table_formats import to_csv, to_html, to_markdown
-from pipelines.workspace import Workspace, atomic_write_bytes
 
 FORMATS = ("json", "markdown", "parquet", "csv", "html")
 

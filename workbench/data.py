@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from extractors.document import Document
-from pipelines.store import load_document, query
-from pipelines.workspace import Workspace
+from pipelines.store.database import load_document, query
+from pipelines.store.workspace import Workspace
 
 LOW_CONFIDENCE = 0.8
 STATUS_RANK = {"failed": 0, "partial": 1, "ok": 2}

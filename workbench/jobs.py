@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.batch import SUPPORTED_SUFFIXES
-from pipelines.config import load_profile
-from pipelines.workspace import Workspace, atomic_write_bytes
+from pipelines.execution.batch import SUPPORTED_SUFFIXES
+from pipelines.execution.config import load_profile
+from pipelines.store.workspace import Workspace, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _run(
     profile: str,
     workers: int,
 ) -> None:
-    from pipelines.batch import BatchSummary, run_batch
+    from pipelines.execution.batch import BatchSummary, run_batch
 
     job.state = "running"
 

@@ -98,7 +98,7 @@ def on_delete(context: Context, document: Document) -> None:
     element = find_element(document, st.session_state.get("selected") or "")
     if element is None:
         return
-    from pipelines.corrections import Correction
+    from pipelines.store.corrections import Correction
     from workbench.review import stage_version
 
     _commit(
@@ -168,7 +168,7 @@ def go_page(page_index: int, n_pages: int) -> None:
 def on_retry(context: Context, path: str, name: str, profile: str) -> None:
     from pathlib import Path
 
-    from pipelines.corrections import Correction
+    from pipelines.store.corrections import Correction
 
     ws = resources.workspace()
     if context.reviewer:

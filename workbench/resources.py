@@ -15,8 +15,8 @@ import streamlit as st
 
 from extractors.document import Document
 from extractors.ingest import IngestOptions, open_document
-from pipelines.loader import BackgroundLoader
-from pipelines.workspace import Workspace, resolve_workspace
+from pipelines.store.loader import BackgroundLoader
+from pipelines.store.workspace import Workspace, resolve_workspace
 from workbench import data
 from workbench.jobs import JobRegistry
 from workbench.overlay import image_data_url

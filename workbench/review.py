@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 
 from extractors.document import Document, Page
-from pipelines.corrections import Correction, journal
-from pipelines.loader import load_staged
-from pipelines.store import StoreBusyError
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.database import StoreBusyError
+from pipelines.store.loader import load_staged
+from pipelines.store.workspace import Workspace
 
 TEXT_COLUMNS = {"word": "text", "line": "text", "cell": "text", "field": "value"}
 

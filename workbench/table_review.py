@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from extractors.document import Cell, Document, Table
-from pipelines.corrections import Correction
-from pipelines.reviewed import apply_corrections
+from pipelines.store.corrections import Correction
+from pipelines.store.reviewed import apply_corrections
 from workbench.review import Context, stage_version
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from extractors.document import Document
-from pipelines.corrections import Correction
+from pipelines.store.corrections import Correction
 from workbench.review import Context
 from workbench.table_review import (
     grid_corrections,

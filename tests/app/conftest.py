@@ -22,9 +22,9 @@ from extractors.document import (
     Word,
     document_id_for,
 )
-from pipelines.loader import load_staged
-from pipelines.staging import stage_bundle
-from pipelines.workspace import WORKSPACE_ENV, Workspace, atomic_write_json
+from pipelines.store.loader import load_staged
+from pipelines.store.staging import stage_bundle
+from pipelines.store.workspace import WORKSPACE_ENV, Workspace, atomic_write_json
 
 APP = str(Path(__file__).resolve().parents[2] / "workbench" / "app.py")
 OK_ID = document_id_for("a" * 64)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.workspace import Workspace
+from pipelines.store.workspace import Workspace
 from tests.app.conftest import OK_ID, _ok_document
 from workbench import data
 from workbench.jobs import JobRegistry, check_upload, save_upload

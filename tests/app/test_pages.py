@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from pipelines.store import query
-from pipelines.workspace import Workspace
+from pipelines.store.database import query
+from pipelines.store.workspace import Workspace
 from tests.app.conftest import FAILED_ID, OK_ID, open_page
 
 

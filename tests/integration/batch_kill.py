@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.corrections import Correction, journal
-from pipelines.loader import load_staged
-from pipelines.query import run_user_sql
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.loader import load_staged
+from pipelines.store.query import run_user_sql
+from pipelines.store.workspace import Workspace
 
 
 @dataclass

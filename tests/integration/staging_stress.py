@@ -25,11 +25,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from pipelines.corrections import Correction, journal
-from pipelines.loader import load_best_effort, load_staged
-from pipelines.staging import stage_bundle
-from pipelines.store import StoreBusyError, query
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.database import StoreBusyError, query
+from pipelines.store.loader import load_best_effort, load_staged
+from pipelines.store.staging import stage_bundle
+from pipelines.store.workspace import Workspace
 from tests.integration.test_store import make_document
 
 CTX = mp.get_context("spawn")

@@ -7,10 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.corrections import Correction, journal
-from pipelines.loader import load_staged
-from pipelines.query import run_user_sql
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.loader import load_staged
+from pipelines.store.query import run_user_sql
+from pipelines.store.workspace import Workspace
 from tests.conftest import text_image
 
 N_DOCUMENTS = 24

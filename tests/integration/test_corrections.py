@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from extractors.document import Entity
-from pipelines.corrections import Correction, ReviewerRequired, journal
-from pipelines.loader import load_staged
-from pipelines.rows import result_id_for
-from pipelines.staging import stage_bundle
-from pipelines.store import query
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import Correction, ReviewerRequired, journal
+from pipelines.store.database import query
+from pipelines.store.loader import load_staged
+from pipelines.store.rows import result_id_for
+from pipelines.store.staging import stage_bundle
+from pipelines.store.workspace import Workspace
 from tests.integration.test_store import make_document
 
 
@@ -193,7 +193,7 @@ def test_review_work_survives_reprocessing_with_another_profile(workspace: Works
 def test_a_version_2_workspace_migrates(tmp_path: Path) -> None:
     import duckdb
 
-    from pipelines.schema import LATEST_VERSION, MIGRATIONS, migrate
+    from pipelines.store.schema import LATEST_VERSION, MIGRATIONS, migrate
 
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
     con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)")

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.corrections import Correction, journal
-from pipelines.loader import (
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.database import known_result_ids, query
+from pipelines.store.loader import (
     BackgroundLoader,
     load_best_effort,
     load_staged,
     load_with_retries,
 )
-from pipelines.staging import KINDS, UNREADABLE_GRACE_S, StagingArea, stage_bundle
-from pipelines.store import known_result_ids, query
-from pipelines.workspace import Workspace
+from pipelines.store.staging import KINDS, UNREADABLE_GRACE_S, StagingArea, stage_bundle
+from pipelines.store.workspace import Workspace
 from tests.integration.test_store import make_document
 from workbench.review import save
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from extractors.document import Block, Document, Line, Page, PipelineInfo, Word, document_id_for
-from pipelines.loader import load_staged
-from pipelines.query import SqlRefused, run_user_sql
-from pipelines.schema import LATEST_VERSION
-from pipelines.staging import stage_bundle
-from pipelines.store import query, write_connection
-from pipelines.workspace import Workspace
+from pipelines.store.database import query, write_connection
+from pipelines.store.loader import load_staged
+from pipelines.store.query import SqlRefused, run_user_sql
+from pipelines.store.schema import LATEST_VERSION
+from pipelines.store.staging import stage_bundle
+from pipelines.store.workspace import Workspace
 
 
 def make_document(sha: str, text: str = "hello world", config_hash: str = "c" * 64) -> Document:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from extractors.document import PipelineInfo
 from extractors.stages.tables.merge import TableMergeStage
-from pipelines.corrections import Correction, journal
 from pipelines.export import export_workspace
-from pipelines.loader import load_staged
-from pipelines.rows import result_id_for
-from pipelines.staging import stage_bundle
-from pipelines.store import query
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.database import query
+from pipelines.store.loader import load_staged
+from pipelines.store.rows import result_id_for
+from pipelines.store.staging import stage_bundle
+from pipelines.store.workspace import Workspace
 from tests.unit.test_tables_merge import _document
 
 

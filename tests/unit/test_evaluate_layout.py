@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.config import load_profile
-from pipelines.evaluate_layout import (
+from pipelines.evaluation.evaluate_layout import (
     KIND_TO_DOCBANK,
     KIND_TO_PUBLAYNET,
     Scored,
@@ -22,6 +21,7 @@ from pipelines.evaluate_layout import (
     publaynet_truth,
     token_labels,
 )
+from pipelines.execution.config import load_profile
 from tests.unit.synthetic_pages import two_column_page
 
 A = (0.1, 0.1, 0.4, 0.4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.evaluate_tables import (
+from pipelines.evaluation.evaluate_tables import (
     Counts,
     Unit,
     adjacency_counts,
@@ -62,7 +62,7 @@ def test_region_matching_is_one_to_one_at_iou_half() -> None:
 
 
 def test_camelot_cases_that_apply_and_grid_comparison() -> None:
-    from pipelines.evaluate_table_cases import camelot_applies, same_grid, text_recall
+    from pipelines.evaluation.evaluate_table_cases import camelot_applies, same_grid, text_recall
 
     assert camelot_applies({"read_pdf_kwargs": {"pages": "2"}}) == ""
     assert camelot_applies({"read_pdf_kwargs": {"flavor": "stream"}}) == ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.config import load_profile
-from pipelines.executor import Job, LocalExecutor
-from pipelines.workspace import Workspace
+from pipelines.execution.config import load_profile
+from pipelines.execution.executor import Job, LocalExecutor
+from pipelines.store.workspace import Workspace
 
 
 def executor(tmp_path: Path, workers: int, per_batch: int) -> LocalExecutor:

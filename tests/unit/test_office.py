@@ -24,9 +24,9 @@ from extractors.ingest import IngestError, IngestOptions, open_document, sniff_m
 from extractors.office import DOCX, PPTX, XLSX
 from extractors.office.xlsx_reader import regions
 from extractors.stage import LINES, PageContext, PageStage, register
-from pipelines.config import PipelineConfig, StageSpec, load_profile
+from pipelines.execution.config import PipelineConfig, StageSpec, load_profile
+from pipelines.execution.pipeline import Pipeline
 from pipelines.export import document_markdown
-from pipelines.pipeline import Pipeline
 from tests.conftest import text_image
 
 
@@ -359,7 +359,7 @@ def test_docx_list_numbers_resume_after_an_interruption(tmp_path: Path) -> None:
 
 
 def test_office_evaluation_counts_words_and_tables_not_markup() -> None:
-    from pipelines.evaluate_office import count_tables, markdown_words
+    from pipelines.evaluation.evaluate_office import count_tables, markdown_words
 
     reference = (
         "## Title\n\n- [x] Done item\n\n<!-- image -->\n\n[link text](https://example.com/x)\n\n"

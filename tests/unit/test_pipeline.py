@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from extractors.document import Line
 from extractors.stage import LINES, PageContext, PageStage, StageOptions, register
-from pipelines.config import PipelineConfig, StageSpec
-from pipelines.pipeline import Pipeline
+from pipelines.execution.config import PipelineConfig, StageSpec
+from pipelines.execution.pipeline import Pipeline
 from tests.conftest import text_image
 
 
@@ -74,7 +74,7 @@ def test_ok_document_and_config_hash_changes_with_options(tmp_path: Path) -> Non
 def test_unknown_option_fails_at_load() -> None:
     import pytest
 
-    from pipelines.config import load_profile
+    from pipelines.execution.config import load_profile
 
     with pytest.raises(ValueError, match="fail_pag"):
         PipelineConfig(

@@ -8,7 +8,7 @@ import pytest
 
 from extractors.ingest import IngestOptions
 from extractors.text_layer import TEXT_LAYER_VERSION, TextLayerOptions
-from pipelines.config import ProfileError, available_profiles, load_profile
+from pipelines.execution.config import ProfileError, available_profiles, load_profile
 
 
 def write_profile(tmp_path: Path, *kinds: str, extra: str = "") -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.table_evaluation import dataset_kind
+from pipelines.evaluation.table_evaluation import dataset_kind
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 from fpdf import FPDF
 
 from extractors.stages.tables.merge import logical_tables
-from pipelines.config import PipelineConfig, StageSpec
-from pipelines.pipeline import Pipeline
+from pipelines.execution.config import PipelineConfig, StageSpec
+from pipelines.execution.pipeline import Pipeline
 from pipelines.table_formats import grid
 
 CONFIG = PipelineConfig(

@@ -12,8 +12,8 @@ from fpdf import FPDF
 
 import extractors.stages.tables.pdf  # noqa: F401  (registers tables.pdf)
 from extractors.document import Document, Table
-from pipelines.config import PipelineConfig, StageSpec
-from pipelines.pipeline import Pipeline
+from pipelines.execution.config import PipelineConfig, StageSpec
+from pipelines.execution.pipeline import Pipeline
 
 W, H = 612.0, 792.0
 CONFIG = PipelineConfig(

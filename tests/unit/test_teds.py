@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.document import Cell, Table
-from pipelines.evaluate_pubtabnet import html_tree, structure_html, table_html, teds
+from pipelines.evaluation.evaluate_pubtabnet import html_tree, structure_html, table_html, teds
 
 TRUTH = "<table><tr><td>ab</td><td>cd</td></tr></table>"  # table, tr, td, td: 4 nodes
 

@@ -7,7 +7,7 @@ import io
 import pyarrow.parquet as pq
 import streamlit as st
 
-from pipelines.query import SqlRefused, run_user_sql
+from pipelines.store.query import SqlRefused, run_user_sql
 from workbench import resources
 
 EXAMPLES = {

@@ -34,9 +34,9 @@ from rapidfuzz.distance import Levenshtein
 
 from extractors.document import Document, Table
 from models.runtime import DEFAULT_RUNTIME, Runtime
-from pipelines.config import PipelineConfig, load_profile
-from pipelines.evaluate import dataset_items
-from pipelines.pipeline import Pipeline
+from pipelines.evaluation.evaluate import dataset_items
+from pipelines.execution.config import PipelineConfig, load_profile
+from pipelines.execution.pipeline import Pipeline
 
 STAGE = "tables.image"
 DEV_PROFILE = "default"

@@ -20,12 +20,12 @@ import duckdb
 import pyarrow as pa
 
 from extractors.document import TRUSTED, Document
-from pipelines.corrections import correction_row
-from pipelines.rows import document_rows
-from pipelines.schema import RESULT_TABLES
-from pipelines.staging import KINDS, Entry, Kind, StagingArea, latest_per_key
-from pipelines.store import LOCK_WAIT_S, StoreBusyError, write_connection
-from pipelines.workspace import Workspace
+from pipelines.store.corrections import correction_row
+from pipelines.store.database import LOCK_WAIT_S, StoreBusyError, write_connection
+from pipelines.store.rows import document_rows
+from pipelines.store.schema import RESULT_TABLES
+from pipelines.store.staging import KINDS, Entry, Kind, StagingArea, latest_per_key
+from pipelines.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from extractors.document import Page
 from extractors.ingest import open_document
 from extractors.stage import LINES, REGIONS, PageContext, PageStage, Region
 from extractors.stages.layout import CDLA_TO_BLOCK
-from pipelines.config import PipelineConfig
-from pipelines.evaluate import dataset_items
+from pipelines.evaluation.evaluate import dataset_items
+from pipelines.execution.config import PipelineConfig
 
 Box = tuple[float, float, float, float]  # page-relative x0 y0 x1 y1
 Dataset = Literal["publaynet", "docbank"]

@@ -21,7 +21,7 @@ from extractors.text_layer import SOURCE as TEXT_LAYER_SOURCE
 from extractors.text_layer import TEXT_LAYER_VERSION
 from models.runtime import DEFAULT_RUNTIME, Runtime
 
-PROFILES_DIR = Path(__file__).parent / "profiles"
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 
 
 class StageSpec(BaseModel):

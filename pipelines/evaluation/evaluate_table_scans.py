@@ -24,9 +24,8 @@ import pypdfium2 as pdfium
 
 from extractors.document import Document
 from models.runtime import DEFAULT_RUNTIME, Runtime
-from pipelines.config import load_profile
-from pipelines.evaluate import dataset_items
-from pipelines.evaluate_pubtabnet import (
+from pipelines.evaluation.evaluate import dataset_items
+from pipelines.evaluation.evaluate_pubtabnet import (
     DEV_PROFILE,
     main_table,
     median_of,
@@ -34,7 +33,8 @@ from pipelines.evaluate_pubtabnet import (
     with_whole_page,
     without_stage,
 )
-from pipelines.pipeline import Pipeline
+from pipelines.execution.config import load_profile
+from pipelines.execution.pipeline import Pipeline
 
 MARGIN_PT = 6.0
 

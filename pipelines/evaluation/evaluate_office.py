@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.config import PipelineConfig
+from pipelines.execution.config import PipelineConfig
+from pipelines.execution.pipeline import Pipeline
 from pipelines.export import document_markdown
-from pipelines.pipeline import Pipeline
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")

@@ -27,9 +27,9 @@ from typing import Any
 
 from extractors.document import Document, ErrorRecord, PipelineInfo, document_id_for
 from models.runtime import Device, Runtime
-from pipelines.config import PipelineConfig
-from pipelines.staging import stage_bundle
-from pipelines.workspace import Workspace
+from pipelines.execution.config import PipelineConfig
+from pipelines.store.staging import stage_bundle
+from pipelines.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _worker_main(
 ) -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # OpenMP inside libraries (not our models)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how a batch stops
-    from pipelines.pipeline import Pipeline
+    from pipelines.execution.pipeline import Pipeline
 
     workspace = Workspace(Path(root))
     pipeline = Pipeline(config, password=password, runtime=runtime)

@@ -2,11 +2,11 @@
 ../shared/datasets, told apart by the ground truth its index names.
 
 - ICDAR 2013 (`gt.region` + `gt.structure`): region F1 and cell adjacency F1, against plain
-  pdfplumber on the same pages (pipelines.evaluate_tables).
+  pdfplumber on the same pages (pipelines.evaluation.evaluate_tables).
 - camelot's test expectations (`gt.camelot_cases`) and pdfplumber's (`gt.checks`): share of
-  expected grids and checks reproduced (pipelines.evaluate_table_cases).
+  expected grids and checks reproduced (pipelines.evaluation.evaluate_table_cases).
 - PubTabNet (`gt.table`, HTML): TEDS with content and structure only, against bare SLANet
-  (pipelines.evaluate_pubtabnet).
+  (pipelines.evaluation.evaluate_pubtabnet).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.config import load_profile
+from pipelines.execution.config import load_profile
 
 KINDS = ("icdar2013", "camelot", "pdfplumber", "pubtabnet")
 
@@ -43,15 +43,15 @@ def evaluate_table_dataset(
     """Evaluate `profile` on one table dataset; the report as plain text."""
     kind = dataset_kind(dataset, split)
     if kind == "pubtabnet":
-        from pipelines.evaluate_pubtabnet import evaluate_pubtabnet, format_report
+        from pipelines.evaluation.evaluate_pubtabnet import evaluate_pubtabnet, format_report
 
         return format_report(evaluate_pubtabnet(dataset / split, profile, limit))
     config = load_profile(profile)
     if kind == "icdar2013":
-        from pipelines.evaluate_tables import evaluate_icdar, format_table_report
+        from pipelines.evaluation.evaluate_tables import evaluate_icdar, format_table_report
 
         return format_table_report(evaluate_icdar(dataset, config, split, limit))
-    from pipelines.evaluate_table_cases import (
+    from pipelines.evaluation.evaluate_table_cases import (
         evaluate_camelot,
         evaluate_pdfplumber,
         format_cases_report,

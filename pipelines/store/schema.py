@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.corrections import MIGRATION_2
+from pipelines.store.corrections import MIGRATION_2
 
 BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
 

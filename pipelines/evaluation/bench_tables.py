@@ -17,7 +17,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 
 from extractors.rulings import extract_rulings
-from pipelines.config import PipelineConfig
+from pipelines.execution.config import PipelineConfig
 
 STAGE = "tables.pdf"
 
@@ -59,7 +59,7 @@ def without_stage(config: PipelineConfig, kind: str = STAGE) -> PipelineConfig:
 
 def bench_tables(paths: Sequence[Path], config: PipelineConfig, repeats: int = 2) -> TablesBench:
     """Per-page cost of `tables.pdf` in `config` over PDFs (config must hold the stage)."""
-    from pipelines.pipeline import Pipeline
+    from pipelines.execution.pipeline import Pipeline
 
     with_stage, bare = Pipeline(config), Pipeline(without_stage(config))
     if paths:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.workspace import Workspace
+from pipelines.store.workspace import Workspace
 
 TargetType = Literal[
     "word", "line", "block", "cell", "table", "entity", "field", "page", "document"

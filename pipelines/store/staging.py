@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from extractors.document import Document
-from pipelines.rows import result_id_for
+from pipelines.store.rows import result_id_for
 
 if TYPE_CHECKING:
-    from pipelines.workspace import Workspace
+    from pipelines.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import duckdb
 import pyarrow as pa
 
 from extractors.document import Document
-from pipelines.schema import migrate
-from pipelines.workspace import Workspace
+from pipelines.store.schema import migrate
+from pipelines.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ import pypdfium2 as pdfium
 from extractors.document import Table
 from extractors.geometry import Box, area, intersection, iou
 from extractors.text_layer import page_frame
-from pipelines.config import PipelineConfig
-from pipelines.evaluate import dataset_items
+from pipelines.evaluation.evaluate import dataset_items
+from pipelines.execution.config import PipelineConfig
 
 # A cell as the metrics see it: first row, first col, last row, last col (inclusive), text.
 GridCell = tuple[int, int, int, int, str]
@@ -269,7 +269,7 @@ def icdar_truth(region_xml: Path, structure_xml: Path, pdf: Path) -> list[Unit]:
 
 def folio_units(path: Path, config: PipelineConfig) -> tuple[list[Unit], int]:
     """Tables the profile finds in one PDF, and its page count."""
-    from pipelines.pipeline import Pipeline
+    from pipelines.execution.pipeline import Pipeline
 
     document = Pipeline(config).process(path)
     units = [

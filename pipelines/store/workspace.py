@@ -1,8 +1,9 @@
 """A workspace is a folder: the DuckDB file, a staging area, and copies of the input files.
 
 Workers never open the database. Each finished document, run record and review correction is
-staged as an immutable file (`pipelines.staging` owns that area); a single loader moves them into
-DuckDB in short transactions. Whatever is staged survives a crash and is loaded on the next start.
+staged as an immutable file (`pipelines.store.staging` owns that area); a single loader moves
+them into DuckDB in short transactions. Whatever is staged survives a crash and is loaded on
+the next start.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.staging import StagingArea, write_atomically
+from pipelines.store.staging import StagingArea, write_atomically
 
-DEFAULT_WORKSPACE = Path(__file__).resolve().parent.parent / "data" / "workspace"
+DEFAULT_WORKSPACE = Path(__file__).resolve().parents[2] / "data" / "workspace"
 WORKSPACE_ENV = "FOLIO_WORKSPACE"
 
 

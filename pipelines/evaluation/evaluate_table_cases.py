@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from extractors.document import Document, Table
-from pipelines.config import PipelineConfig
-from pipelines.evaluate import dataset_items
-from pipelines.evaluate_tables import (
+from pipelines.evaluation.evaluate import dataset_items
+from pipelines.evaluation.evaluate_tables import (
     normalise,
 )
+from pipelines.execution.config import PipelineConfig
 
 Grid = list[list[str]]
 CAMELOT_ALLOWED = frozenset({"pages", "line_scale", "process_background", "flavor"})
@@ -123,7 +123,7 @@ def _pages(document: Document) -> dict[int, list[Table]]:
 
 
 def evaluate_camelot(dataset: Path, config: PipelineConfig, split: str = "dev") -> CasesReport:
-    from pipelines.pipeline import Pipeline
+    from pipelines.execution.pipeline import Pipeline
 
     split_dir = dataset / split
     report = CasesReport(str(dataset))
@@ -222,7 +222,7 @@ def _check(check: dict[str, Any], tables: list[Table]) -> bool:
 
 
 def evaluate_pdfplumber(dataset: Path, config: PipelineConfig, split: str = "dev") -> CasesReport:
-    from pipelines.pipeline import Pipeline
+    from pipelines.execution.pipeline import Pipeline
 
     split_dir = dataset / split
     report = CasesReport(str(dataset))

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from extractors.document import Document, Entity, Line, Page
-from pipelines.store import query
-from pipelines.workspace import Workspace
+from pipelines.store.database import query
+from pipelines.store.workspace import Workspace
 
 REVIEW_SOURCE = "review"
 Key = tuple[str, str]  # (target_type, target_id)

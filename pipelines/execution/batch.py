@@ -19,12 +19,12 @@ from pathlib import Path
 from extractors.document import document_id_for
 from models.assets import file_sha256
 from models.runtime import Device
-from pipelines.config import PipelineConfig
-from pipelines.executor import Job, JobResult, LocalExecutor
-from pipelines.loader import load_best_effort, load_with_retries
-from pipelines.rows import result_id_for
-from pipelines.store import known_result_ids
-from pipelines.workspace import Workspace
+from pipelines.execution.config import PipelineConfig
+from pipelines.execution.executor import Job, JobResult, LocalExecutor
+from pipelines.store.database import known_result_ids
+from pipelines.store.loader import load_best_effort, load_with_retries
+from pipelines.store.rows import result_id_for
+from pipelines.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 

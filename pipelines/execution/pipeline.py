@@ -42,7 +42,7 @@ from extractors.stage import (
 )
 from models.assets import file_sha256
 from models.runtime import DEFAULT_RUNTIME, Runtime
-from pipelines.config import PipelineConfig
+from pipelines.execution.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
 

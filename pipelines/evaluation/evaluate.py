@@ -20,10 +20,10 @@ from rapidfuzz.distance import Levenshtein
 
 from extractors.document import Document
 from models.assets import file_sha256
-from pipelines.batch import run_batch
-from pipelines.config import PipelineConfig
+from pipelines.execution.batch import run_batch
+from pipelines.execution.config import PipelineConfig
 from pipelines.export import iter_documents
-from pipelines.workspace import Workspace
+from pipelines.store.workspace import Workspace
 
 # A text line as (x0, y0, x1, y1, text) in pixels of the page image.
 TextBox = tuple[float, float, float, float, str]
@@ -149,7 +149,7 @@ def evaluate_rapidocr_baseline(
     dataset: Path, split: str = "dev", limit: int | None = None
 ) -> list[PageScore]:
     """Plain `rapidocr.RapidOCR` (same bundled model files, angle classifier off), same scoring."""
-    from pipelines.bench import plain_rapidocr
+    from pipelines.evaluation.bench import plain_rapidocr
 
     engine = plain_rapidocr()
     split_dir = dataset / split

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.batch import discover, run_batch
-from pipelines.config import PipelineConfig
-from pipelines.workspace import Workspace
+from pipelines.execution.batch import discover, run_batch
+from pipelines.execution.config import PipelineConfig
+from pipelines.store.workspace import Workspace
 
 
 @dataclass

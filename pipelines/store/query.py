@@ -9,8 +9,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from pipelines.store import read_connection
-from pipelines.workspace import Workspace
+from pipelines.store.database import read_connection
+from pipelines.store.workspace import Workspace
 
 MAX_ROWS = 100_000
 

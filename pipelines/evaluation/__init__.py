@@ -1,0 +1,1 @@
+"""Accuracy and speed on public datasets: `folio evaluate*` and `folio bench`."""

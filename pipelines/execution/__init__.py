@@ -1,0 +1,1 @@
+"""Running pipelines: profiles (config), the pipeline composing stages, executors, batches."""
