@@ -9,9 +9,30 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Sequence
 
-from extractors.document import Cell
+from extractors.document import Cell, Table
 from extractors.stages.tables.merge import LogicalTable
+
+
+def table_grid(table: Table) -> list[list[str]]:
+    """One part's rows x columns of cell text as extracted (spanned positions empty)."""
+    out = [["" for _ in range(table.n_cols)] for _ in range(table.n_rows)]
+    for cell in table.cells:
+        if cell.row < table.n_rows and cell.col < table.n_cols:
+            out[cell.row][cell.col] = cell.text
+    return out
+
+
+def leading_header_rows(rows: Sequence[Sequence[Cell]]) -> int:
+    """Leading rows made only of header cells."""
+    n = 0
+    for row in rows:
+        if row and all(c.is_header for c in row):
+            n += 1
+        else:
+            break
+    return n
 
 
 def grid(table: LogicalTable) -> list[list[str]]:
@@ -23,17 +44,6 @@ def grid(table: LogicalTable) -> list[list[str]]:
             if cell.col < n_cols:
                 out[r][cell.col] = " ".join(cell.text.split())
     return out
-
-
-def header_row_count(table: LogicalTable) -> int:
-    """Leading logical rows made only of header cells."""
-    n = 0
-    for row in table.rows:
-        if row and all(c.is_header for c in row):
-            n += 1
-        else:
-            break
-    return n
 
 
 def to_markdown(table: LogicalTable) -> list[str]:
@@ -63,7 +73,7 @@ def _td(cell: Cell, tag: str) -> str:
 
 
 def to_html(table: LogicalTable) -> str:
-    heads = header_row_count(table)
+    heads = leading_header_rows(table.rows)
     parts = [f'<table data-table-id="{html.escape(table.id)}">']
     for r, row in enumerate(table.rows):
         if r == 0 and heads:

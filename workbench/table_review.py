@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from extractors.document import Cell, Document, Table
+from pipelines import table_formats
 from pipelines.store.corrections import Correction
 from pipelines.store.reviewed import apply_corrections
 from workbench.review import Context, stage_version
@@ -36,13 +37,11 @@ def covering_cells(table: Table) -> dict[tuple[int, int], Cell]:
 
 def header_rows(table: Table) -> int:
     """Leading rows whose cells are all header cells."""
-    rows: dict[int, list[Cell]] = {}
+    by_row: list[list[Cell]] = [[] for _ in range(table.n_rows)]
     for cell in table.cells:
-        rows.setdefault(cell.row, []).append(cell)
-    n = 0
-    while n in rows and all(c.is_header for c in rows[n]):
-        n += 1
-    return n
+        if cell.row < table.n_rows:
+            by_row[cell.row].append(cell)
+    return table_formats.leading_header_rows(by_row)
 
 
 def reviewed_tables(
@@ -63,11 +62,8 @@ def reviewed_tables(
 def table_grid(table: Table) -> pd.DataFrame:
     """Rows x lettered columns of cell text; a spanning cell's text sits at its top-left
     position and the positions it covers show "" (an edit there edits the spanning cell)."""
-    grid = [["" for _ in range(table.n_cols)] for _ in range(table.n_rows)]
-    for cell in table.cells:
-        if cell.row < table.n_rows and cell.col < table.n_cols:
-            grid[cell.row][cell.col] = cell.text
-    return pd.DataFrame(grid, columns=[column_name(c) for c in range(table.n_cols)])
+    columns = [column_name(c) for c in range(table.n_cols)]
+    return pd.DataFrame(table_formats.table_grid(table), columns=columns)
 
 
 def grid_corrections(

@@ -53,15 +53,11 @@ def _ruling_times(path: Path) -> list[float]:
     return out
 
 
-def without_stage(config: PipelineConfig, kind: str = STAGE) -> PipelineConfig:
-    return config.model_copy(update={"stages": [s for s in config.stages if s.kind != kind]})
-
-
 def bench_tables(paths: Sequence[Path], config: PipelineConfig, repeats: int = 2) -> TablesBench:
     """Per-page cost of `tables.pdf` in `config` over PDFs (config must hold the stage)."""
     from pipelines.execution.pipeline import Pipeline
 
-    with_stage, bare = Pipeline(config), Pipeline(without_stage(config))
+    with_stage, bare = Pipeline(config), Pipeline(config.without([STAGE]))
     if paths:
         with_stage.process(paths[0])
         bare.process(paths[0])
@@ -105,4 +101,4 @@ def format_bench(bench: TablesBench) -> str:
     )
 
 
-__all__ = ["TablesBench", "bench_tables", "format_bench", "without_stage"]
+__all__ = ["TablesBench", "bench_tables", "format_bench"]

@@ -174,10 +174,6 @@ def with_whole_page(config: PipelineConfig) -> PipelineConfig:
     return config.model_copy(update={"stages": stages})
 
 
-def without_stage(config: PipelineConfig) -> PipelineConfig:
-    return config.model_copy(update={"stages": [s for s in config.stages if s.kind != STAGE]})
-
-
 def main_table(document: Document) -> Table | None:
     """The document's largest table (a table crop holds one)."""
     tables = [t for page in document.pages for t in page.tables]
@@ -224,7 +220,7 @@ def evaluate_pubtabnet(
     if not any(spec.kind == STAGE for spec in config.stages):
         raise ValueError(f"profile {profile!r} has no {STAGE} stage")
     with_tables = Pipeline(config, runtime=runtime)
-    baseline = Pipeline(without_stage(config), runtime=runtime)
+    baseline = Pipeline(config.without([STAGE]), runtime=runtime)
     model = SlaNetStructure(batch_size=1, runtime=runtime)
     scores: list[ItemScore] = []
     for item in dataset_items(split_dir, limit):

@@ -41,6 +41,7 @@ from pipelines.evaluation.evaluate_tables import (
     normalise,
 )
 from pipelines.execution.config import PipelineConfig
+from pipelines.table_formats import table_grid
 
 Grid = list[list[str]]
 CAMELOT_ALLOWED = frozenset({"pages", "line_scale", "process_background", "flavor"})
@@ -75,14 +76,6 @@ class CasesReport:
 
 def _clean(text: str | None) -> str:
     return _SPACE.sub("", text or "")
-
-
-def table_grid(table: Table) -> Grid:
-    """A table as rows of strings (a spanning cell's text in its top-left position)."""
-    rows = [["" for _ in range(table.n_cols)] for _ in range(table.n_rows)]
-    for c in table.cells:
-        rows[c.row][c.col] = c.text
-    return rows
 
 
 def same_grid(got: Grid, expected: Sequence[Sequence[str]]) -> bool:
@@ -270,5 +263,4 @@ __all__ = [
     "evaluate_pdfplumber",
     "format_cases_report",
     "same_grid",
-    "table_grid",
 ]

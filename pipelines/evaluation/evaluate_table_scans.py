@@ -27,11 +27,11 @@ from models.runtime import DEFAULT_RUNTIME, Runtime
 from pipelines.evaluation.evaluate import dataset_items
 from pipelines.evaluation.evaluate_pubtabnet import (
     DEV_PROFILE,
+    STAGE,
     main_table,
     median_of,
     timed_runs,
     with_whole_page,
-    without_stage,
 )
 from pipelines.execution.config import load_profile
 from pipelines.execution.pipeline import Pipeline
@@ -194,7 +194,7 @@ def evaluate_dense_text(
 
     config = load_profile(profile)
     with_tables = Pipeline(config, runtime=runtime)
-    baseline = Pipeline(without_stage(config), runtime=runtime)
+    baseline = Pipeline(config.without([STAGE]), runtime=runtime)
     scores: list[ScanScore] = []
     for item in dataset_items(split_dir, limit):
         path = split_dir / item["doc"]

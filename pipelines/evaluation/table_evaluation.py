@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from pipelines.evaluation.evaluate import dataset_items
 from pipelines.execution.config import load_profile
 
 KINDS = ("icdar2013", "camelot", "pdfplumber", "pubtabnet")
@@ -21,11 +21,10 @@ KINDS = ("icdar2013", "camelot", "pdfplumber", "pubtabnet")
 
 def dataset_kind(dataset: Path, split: str = "dev") -> str:
     """Which table dataset format a folder holds (ValueError when none)."""
-    index = dataset / split / "index.jsonl"
-    if not index.is_file():
+    if not (dataset / split / "index.jsonl").is_file():
         raise ValueError(f"{dataset / split} has no index.jsonl")
-    first = next((line for line in index.read_text().splitlines() if line.strip()), "")
-    gt = json.loads(first).get("gt", {}) if first else {}
+    items = dataset_items(dataset / split, 1)
+    gt = items[0].get("gt", {}) if items else {}
     if {"region", "structure"} <= set(gt):
         return "icdar2013"
     if "camelot_cases" in gt:
