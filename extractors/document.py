@@ -3,7 +3,7 @@
 `Document > Page > Block > Line > Word`, `Page.tables > Cell`, plus document-level entities,
 fields and relations that refer to element ids. Boxes are `[x0, y0, x1, y1]` relative to the
 page as the input file presents it (0..1, origin top-left). The JSON form of `Document` is the
-export contract `folio.document/3` (see docs/document-schema.md); change it only by bumping
+export contract `folio.document/4` (see docs/document-schema.md); change it only by bumping
 `SCHEMA_VERSION`. Versions 1 and 2 still load (2 added element ids, 3 tables that continue across
 pages).
 """
@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION: Literal["folio.document/3"] = "folio.document/3"
-READABLE_SCHEMAS = ("folio.document/1", "folio.document/2", SCHEMA_VERSION)
+SCHEMA_VERSION: Literal["folio.document/4"] = "folio.document/4"
+READABLE_SCHEMAS = ("folio.document/1", "folio.document/2", "folio.document/3", SCHEMA_VERSION)
 
 BBox = list[float]
 BlockKind = Literal[
@@ -170,15 +170,21 @@ class DocField(_Model):
     bbox: BBox | None = None
     confidence: float = 1.0
     source: str = ""
+    word_ids: list[str] = Field(default_factory=list)  # the words the value was read from
+    evidence: str = ""  # what supports it, e.g. the label it followed ("Total incl. VAT")
+    item: int | None = None  # line-item number for item fields (item_description, ...)
+    flags: list[str] = Field(default_factory=list)  # cross-checks it failed
 
 
 class Relation(_Model):
     id: str
-    label: str
-    head: str
+    label: str  # key_value, person_org, org_amount, party_date, checkbox_label, ...
+    head: str  # entity ids
     tail: str
     confidence: float = 1.0
     source: str = ""
+    page: int | None = None
+    evidence: str = ""  # the supporting sentence or line
 
 
 class ErrorRecord(_Model):
@@ -199,7 +205,7 @@ class PipelineInfo(_Model):
 
 
 class Document(_Model):
-    schema_: Literal["folio.document/3"] = Field(default=SCHEMA_VERSION, alias="schema")
+    schema_: Literal["folio.document/4"] = Field(default=SCHEMA_VERSION, alias="schema")
     document_id: str
     source_name: str
     source_path: str
@@ -210,6 +216,7 @@ class Document(_Model):
     errors: list[ErrorRecord] = Field(default_factory=list)
     doc_type: str | None = None  # receipt, invoice, form, letter, contract, report, other
     doc_type_confidence: float | None = None
+    review_reasons: list[str] = Field(default_factory=list)  # why a reviewer should look first
     pages: list[Page] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     fields: list[DocField] = Field(default_factory=list)

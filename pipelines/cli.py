@@ -257,7 +257,7 @@ def export(
         ),
     ] = True,
 ) -> None:
-    """Export current results: JSON (folio.document/3), Markdown, Parquet; tables as CSV/HTML."""
+    """Export current results: JSON (folio.document/4), Markdown, Parquet; tables as CSV/HTML."""
     from pipelines.export import FORMATS, export_workspace
 
     if output not in FORMATS:

@@ -59,6 +59,7 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
             "status": document.status,
             "doc_type": document.doc_type,
             "doc_type_confidence": document.doc_type_confidence,
+            "review_reasons": json.dumps(document.review_reasons),
             "n_pages": len(document.pages),
             "n_errors": len(document.errors),
             "errors": json.dumps([e.model_dump() for e in document.errors]),
@@ -203,6 +204,10 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
                 **_box(doc_field.bbox),
                 "confidence": doc_field.confidence,
                 "source": doc_field.source,
+                "word_ids": doc_field.word_ids,
+                "evidence": doc_field.evidence,
+                "item": doc_field.item,
+                "flags": doc_field.flags,
             }
         )
     for relation in document.relations:
@@ -215,6 +220,8 @@ def document_rows(document: Document, bundle: dict[str, Any], loaded_at: datetim
                 "tail": relation.tail,
                 "confidence": relation.confidence,
                 "source": relation.source,
+                "page_index": relation.page,
+                "evidence": relation.evidence,
             }
         )
     return rows

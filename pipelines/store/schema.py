@@ -238,7 +238,25 @@ WHERE NOT c.is_header
 GROUP BY c.document_id, c.logical_table_id, c.logical_row;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
+# Understanding (document schema 4): a field's words, evidence, line item and failed checks, a
+# relation's page and supporting sentence, and why a document should be reviewed first.
+MIGRATION_5 = """
+ALTER TABLE results ADD COLUMN review_reasons JSON;
+ALTER TABLE field_rows ADD COLUMN word_ids VARCHAR[];
+ALTER TABLE field_rows ADD COLUMN evidence VARCHAR;
+ALTER TABLE field_rows ADD COLUMN item INTEGER;
+ALTER TABLE field_rows ADD COLUMN flags VARCHAR[];
+ALTER TABLE relation_rows ADD COLUMN page_index INTEGER;
+ALTER TABLE relation_rows ADD COLUMN evidence VARCHAR;
+CREATE OR REPLACE VIEW documents AS
+    SELECT document_id, result_id, source_name, source_path, sha256, media_type, size_bytes,
+           status, doc_type, doc_type_confidence, n_pages, n_errors, errors, profile,
+           config_hash, run_id, started_at AS processed_at, elapsed_ms,
+           coalesce(json_array_length(review_reasons), 0) > 0 AS needs_review, review_reasons
+    FROM current_results;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
 LATEST_VERSION = len(MIGRATIONS)
 
 RESULT_TABLES = ("results", *ELEMENT_VIEWS.values())

@@ -85,7 +85,7 @@ def test_export_formats(processed: Path, tmp_path: Path) -> None:
     exported = [json.loads(p.read_text()) for p in (tmp_path / "json").glob("*.json")]
     assert len(exported) == 3
     for doc in exported:
-        assert doc["schema"] == "folio.document/3"
+        assert doc["schema"] == "folio.document/4"
         for key in (
             "document_id",
             "source_name",

@@ -143,5 +143,5 @@ def test_bundle_is_the_export_contract(workspace: Workspace) -> None:
     [entry] = workspace.staging.entries("results")
     assert entry.key == rid
     bundle = json.loads(entry.path.read_text())
-    assert bundle["document"]["schema"] == "folio.document/3"
+    assert bundle["document"]["schema"] == "folio.document/4"
     assert Document.model_validate(bundle["document"]) == doc
