@@ -13,6 +13,7 @@ from typing import Any
 
 from extractors.document import Document, Entity, Line, Page
 from pipelines.store.database import query
+from pipelines.store.table_structure import apply_table_review
 from pipelines.store.workspace import Workspace
 
 REVIEW_SOURCE = "review"
@@ -116,17 +117,11 @@ def _apply_to_page(page: Page, changes: Changes) -> None:
         block.lines = kept_lines
     for table in page.tables:
         action, value = changes.get(("table", table.id), (None, None))
-        if action == "edit" and isinstance(value, dict) and "header_rows" in value:
-            for cell in table.cells:  # the reviewer said how many leading rows are the header
-                cell.is_header = cell.row < int(value["header_rows"])
-        for cell in table.cells:
-            legacy_id = f"{table.id}:{cell.row}:{cell.col}"
-            action, value = _change(changes, "cell", cell.id, legacy_id)
-            if action == "edit" and value is not None:
-                cell.text = str(value)
-                cell.confidence = 1.0
-            elif action == "delete":
-                cell.text = ""
+        apply_table_review(
+            table,
+            value if action == "edit" else None,
+            lambda cell_id, legacy_id: _change(changes, "cell", cell_id, legacy_id),
+        )
 
 
 def _change(changes: Changes, target_type: str, *ids: str) -> tuple[str | None, Any]:
