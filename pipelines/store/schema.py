@@ -256,7 +256,203 @@ CREATE OR REPLACE VIEW documents AS
     FROM current_results;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
+# Table structure in review: the latest `table` correction carries the table's whole reviewed
+# state, `{"header_rows": n, "spans": [[row, col, row_span, col_span], ...]}` (every cell larger
+# than one position; 1x1 cells everywhere else; without `spans` the cells stay as extracted), and
+# its old value the shape it was made on (`n_rows`, `n_cols`): it carries over to a reprocessed
+# result whose table has the same id and shape. `reviewed_cells` lays the cells out as the state
+# says (the same rules as pipelines/store/table_structure.py): each extracted cell goes to the
+# cell holding its top-left position, which takes the id of the extracted cell starting there (else
+# `<table>-c<row>-<col>`), the reviewer's text for that id or else its cells' texts (as reviewed)
+# joined with a space in reading order, and the union of the parts of their boxes it covers.
+MIGRATION_6 = """
+CREATE OR REPLACE VIEW correction_history AS
+    SELECT c.*,
+           c.result_id IN (SELECT result_id FROM current_results) AS on_current_result,
+           c.correction_id IN (SELECT undoes FROM corrections WHERE action = 'undo'
+                               AND undoes IS NOT NULL) AS undone,
+           CASE
+             WHEN c.result_id IN (SELECT result_id FROM current_results) THEN true
+             WHEN c.action = 'add' THEN true
+             WHEN c.target_type = 'word' THEN EXISTS (
+                 SELECT 1 FROM words w WHERE w.document_id = c.document_id
+                 AND w.word_id = c.target_id AND w.text = c.old_value ->> '$')
+             WHEN c.target_type = 'line' THEN EXISTS (
+                 SELECT 1 FROM lines l WHERE l.document_id = c.document_id
+                 AND l.line_id = c.target_id AND l.text = c.old_value ->> '$')
+             WHEN c.target_type = 'cell' THEN EXISTS (
+                 SELECT 1 FROM cells t WHERE t.document_id = c.document_id
+                 AND c.target_id IN (t.cell_id, t.table_id || ':' || t."row" || ':' || t.col)
+                 AND t.text = c.old_value ->> '$')
+             WHEN c.target_type = 'table' THEN EXISTS (
+                 SELECT 1 FROM tables t WHERE t.document_id = c.document_id
+                 AND t.table_id = c.target_id
+                 AND (c.old_value ->> '$.n_rows' IS NULL
+                      OR (t.n_rows = TRY_CAST(c.old_value ->> '$.n_rows' AS INTEGER)
+                          AND t.n_cols = TRY_CAST(c.old_value ->> '$.n_cols' AS INTEGER))))
+             WHEN c.target_type = 'field' THEN EXISTS (
+                 SELECT 1 FROM fields f WHERE f.document_id = c.document_id
+                 AND c.target_id IN (f.field_id, f.name) AND f.value = c.old_value ->> '$')
+             WHEN c.target_type = 'entity' THEN EXISTS (
+                 SELECT 1 FROM entities e WHERE e.document_id = c.document_id
+                 AND e.entity_id = c.target_id)
+             ELSE false
+           END AS applies
+    FROM corrections c;
+CREATE OR REPLACE VIEW reviewed_cells AS
+WITH fixed AS (  -- each extracted cell with its text correction (its id before the round-1 id)
+    SELECT t.*, c.correction_id IS NOT NULL AS fixed_, c.reviewer AS fixed_by_,
+           CASE WHEN c.action = 'delete' THEN ''
+                WHEN c.action = 'edit' THEN coalesce(c.new_value ->> '$', t.text)
+                ELSE t.text END AS text_
+    FROM cells t LEFT JOIN latest_element_corrections c
+      ON c.document_id = t.document_id AND c.target_type = 'cell'
+     AND c.target_id IN (t.cell_id, t.table_id || ':' || t."row" || ':' || t.col)
+    QUALIFY row_number() OVER (PARTITION BY t.document_id, t.table_id, t."row", t.col, t.cell_id
+                               ORDER BY c.target_id = t.cell_id DESC NULLS LAST) = 1
+),
+edited AS (
+    SELECT f.* EXCLUDE (fixed_, fixed_by_, text_) REPLACE (f.text_ AS text),
+           f.fixed_ AS corrected, f.fixed_by_ AS corrected_by
+    FROM fixed f
+),
+state AS (
+    SELECT tb.document_id, tb.table_id, tb.page_index, tb.n_rows, tb.n_cols, h.reviewer,
+           CASE WHEN tb.continues IS NULL THEN 0 ELSE tb.repeated_header_rows END AS skip_rows,
+           TRY_CAST(h.new_value ->> '$.header_rows' AS INTEGER) AS header_rows,
+           TRY_CAST(h.new_value -> '$.spans' AS INTEGER[][]) AS spans
+    FROM tables tb JOIN latest_element_corrections h
+      ON h.document_id = tb.document_id AND h.target_type = 'table'
+     AND h.target_id = tb.table_id AND h.action = 'edit'
+),
+span_rows AS (
+    SELECT s.document_id, s.table_id, u.span[1] AS rrow, u.span[2] AS rcol,
+           u.span[3] AS rrows, u.span[4] AS rcols,
+           coalesce(len(u.span) = 4 AND u.span[1] >= 0 AND u.span[2] >= 0 AND u.span[3] >= 1
+                    AND u.span[4] >= 1 AND u.span[1] + u.span[3] <= s.n_rows
+                    AND u.span[2] + u.span[4] <= s.n_cols, false) AS fits
+    FROM state s, unnest(s.spans) AS u(span)
+),
+span_positions AS (
+    SELECT p.document_id, p.table_id, a.pr, b.pc
+    FROM span_rows p, range(p.rrow, p.rrow + p.rrows) a(pr), range(p.rcol, p.rcol + p.rcols) b(pc)
+    WHERE p.fits
+),
+structured AS (  -- tables whose state has spans that fit the grid without overlapping
+    SELECT s.* FROM state s
+    WHERE s.spans IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM span_rows p WHERE p.document_id = s.document_id
+                      AND p.table_id = s.table_id AND NOT p.fits)
+      AND NOT EXISTS (SELECT 1 FROM span_positions p WHERE p.document_id = s.document_id
+                      AND p.table_id = s.table_id GROUP BY p.pr, p.pc HAVING count(*) > 1)
+),
+rects AS (
+    SELECT p.document_id, p.table_id, p.rrow, p.rcol, p.rrows, p.rcols
+    FROM span_rows p SEMI JOIN structured s USING (document_id, table_id)
+    UNION ALL
+    SELECT s.document_id, s.table_id, a.pr, b.pc, 1, 1
+    FROM structured s, range(s.n_rows) a(pr), range(s.n_cols) b(pc)
+    WHERE NOT EXISTS (SELECT 1 FROM span_positions p WHERE p.document_id = s.document_id
+                      AND p.table_id = s.table_id AND p.pr = a.pr AND p.pc = b.pc)
+),
+members AS (  -- each extracted cell in the layout cell that holds its top-left position
+    SELECT k.*, e.* EXCLUDE (document_id, table_id)
+    FROM rects k JOIN edited e
+      ON e.document_id = k.document_id AND e.table_id = k.table_id
+     AND e."row" >= k.rrow AND e."row" < k.rrow + k.rrows
+     AND e.col >= k.rcol AND e.col < k.rcol + k.rcols
+),
+laid AS (
+    SELECT k.document_id, k.table_id, k.rrow, k.rcol, k.rrows, k.rcols,
+           count(m."row") AS n_members,
+           max(nullif(m.cell_id, '')) FILTER (WHERE m."row" = k.rrow AND m.col = k.rcol)
+               AS start_id,
+           bool_or(m."row" = k.rrow AND m.col = k.rcol AND m.row_span = k.rrows
+                   AND m.col_span = k.rcols) AS start_fits,
+           string_agg(m.text, ' ' ORDER BY m."row", m.col) FILTER (WHERE trim(m.text) <> '')
+               AS joined,
+           flatten(list(m.word_ids ORDER BY m."row", m.col)
+                   FILTER (WHERE m.word_ids IS NOT NULL)) AS word_ids,
+           bool_or(m.corrected) AS any_corrected, max(m.corrected_by) AS member_by
+    FROM rects k LEFT JOIN members m
+      ON m.document_id = k.document_id AND m.table_id = k.table_id AND m.rrow = k.rrow
+     AND m.rcol = k.rcol
+    GROUP BY ALL
+),
+pieces AS (  -- every extracted box divided evenly over the positions its cell spans
+    SELECT e.document_id, e.table_id, a.pr, b.pc,
+           e.x0 + (e.x1 - e.x0) / greatest(e.col_span, 1) * (b.pc - e.col) AS x0,
+           e.y0 + (e.y1 - e.y0) / greatest(e.row_span, 1) * (a.pr - e."row") AS y0,
+           e.x0 + (e.x1 - e.x0) / greatest(e.col_span, 1) * (b.pc - e.col + 1) AS x1,
+           e.y0 + (e.y1 - e.y0) / greatest(e.row_span, 1) * (a.pr - e."row" + 1) AS y1,
+           e.is_header
+    FROM cells e SEMI JOIN structured s USING (document_id, table_id),
+         range(e."row", e."row" + greatest(e.row_span, 1)) a(pr),
+         range(e.col, e.col + greatest(e.col_span, 1)) b(pc)
+),
+offsets AS (  -- a part's logical rows run on from its own rows by a constant
+    SELECT document_id, table_id, max(logical_row - "row") AS shift
+    FROM cells GROUP BY ALL
+),
+made AS (  -- the layout cells a reviewer made (merged, split or newly filled)
+    SELECT l.document_id, s.page_index, l.table_id, l.rrow AS "row", l.rcol AS col,
+           l.rrows AS row_span, l.rcols AS col_span,
+           coalesce(CASE WHEN c.action = 'delete' THEN ''
+                         WHEN c.action = 'edit' THEN c.new_value ->> '$' END,
+                    l.joined, '') AS text,
+           coalesce((SELECT bool_or(p.is_header) FROM pieces p
+                     WHERE p.document_id = l.document_id AND p.table_id = l.table_id
+                       AND p.pr = l.rrow AND p.pc = l.rcol), false) AS is_header,
+           b.x0, b.y0, b.x1, b.y1, 1.0 AS confidence,
+           coalesce(l.start_id, l.table_id || '-c' || l.rrow || '-' || l.rcol) AS cell_id,
+           coalesce(l.word_ids, []::VARCHAR[]) AS word_ids,
+           CASE WHEN l.rrow < s.skip_rows THEN NULL ELSE l.rrow + o.shift END AS logical_row,
+           true AS corrected, coalesce(c.reviewer, l.member_by, s.reviewer) AS corrected_by
+    FROM laid l
+    JOIN structured s ON s.document_id = l.document_id AND s.table_id = l.table_id
+    LEFT JOIN offsets o ON o.document_id = l.document_id AND o.table_id = l.table_id
+    LEFT JOIN (
+        SELECT p.document_id, p.table_id, k.rrow, k.rcol, min(p.x0) AS x0, min(p.y0) AS y0,
+               max(p.x1) AS x1, max(p.y1) AS y1
+        FROM rects k JOIN pieces p
+          ON p.document_id = k.document_id AND p.table_id = k.table_id
+         AND p.pr >= k.rrow AND p.pr < k.rrow + k.rrows
+         AND p.pc >= k.rcol AND p.pc < k.rcol + k.rcols
+        GROUP BY ALL
+    ) b ON b.document_id = l.document_id AND b.table_id = l.table_id AND b.rrow = l.rrow
+       AND b.rcol = l.rcol
+    LEFT JOIN latest_element_corrections c
+      ON c.document_id = l.document_id AND c.target_type = 'cell'
+     AND c.target_id IN (coalesce(l.start_id, l.table_id || '-c' || l.rrow || '-' || l.rcol),
+                         l.table_id || ':' || l.rrow || ':' || l.rcol)
+    WHERE NOT (l.n_members = 1 AND coalesce(l.start_fits, false))
+    QUALIFY row_number() OVER (PARTITION BY l.document_id, l.table_id, l.rrow, l.rcol
+                               ORDER BY c.target_id LIKE '%:%' NULLS FIRST) = 1
+),
+laid_out AS (
+    -- cells of tables without a structure state, and cells a state keeps as extracted
+    SELECT e.* FROM edited e
+    WHERE NOT EXISTS (SELECT 1 FROM structured s WHERE s.document_id = e.document_id
+                      AND s.table_id = e.table_id)
+       OR EXISTS (SELECT 1 FROM laid l WHERE l.document_id = e.document_id
+                  AND l.table_id = e.table_id AND l.rrow = e."row" AND l.rcol = e.col
+                  AND l.n_members = 1 AND l.start_fits)
+    UNION ALL BY NAME
+    SELECT * FROM made
+)
+SELECT u.* REPLACE (CASE WHEN s.header_rows IS NULL THEN u.is_header
+                         ELSE u."row" < s.header_rows END AS is_header)
+FROM laid_out u LEFT JOIN state s ON s.document_id = u.document_id AND s.table_id = u.table_id;
+"""
+
+MIGRATIONS: list[str] = [
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+    MIGRATION_6,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 RESULT_TABLES = ("results", *ELEMENT_VIEWS.values())

@@ -24,7 +24,7 @@ from pipelines.store.table_structure import (
 
 def _table() -> Table:
     """3 x 3: a title the extractor split in two, a region cell spanning two rows."""
-    rows = [["Sales", "2024", ""], ["North", "12", "x"], [None, "13", "y"]]
+    rows: list[list[str | None]] = [["Sales", "2024", ""], ["North", "12", "x"], [None, "13", "y"]]
     cells = []
     for r, texts in enumerate(rows):
         for c, text in enumerate(texts):

@@ -1,0 +1,174 @@
+"""Table structure corrections in the workspace: `reviewed_cells` (MIGRATION_6) lays out merged
+and split cells exactly as the reviewed document does in Python, `table_records` and the exports
+follow, and a state carries over to a reprocessed result only while the table keeps its shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extractors.document import Document, Page, PipelineInfo
+from extractors.stages.tables.merge import TableMergeStage
+from pipelines.export import export_workspace
+from pipelines.store.corrections import Correction, journal
+from pipelines.store.database import query
+from pipelines.store.loader import load_staged
+from pipelines.store.reviewed import reviewed_document
+from pipelines.store.rows import result_id_for
+from pipelines.store.staging import stage_bundle
+from pipelines.store.table_structure import shape_value
+from pipelines.store.workspace import Workspace
+from tests.unit.test_table_structure import _table
+from tests.unit.test_tables_merge import _document as _two_page_document
+
+CONFIG = "c" * 64
+KEYS = ("cell_id", "row", "col", "row_span", "col_span", "text", "is_header", "word_ids")
+
+
+def _document() -> Document:
+    page = Page(id="p0", index=0, width=612, height=792, unit="pt", tables=[_table()])
+    return Document(
+        document_id="d", source_name="d.pdf", source_path="/d.pdf", sha256="0" * 64, pages=[page]
+    )
+
+
+def _load(
+    workspace: Workspace, doc: Document, config: str = CONFIG, at: str = "2026-12-01"
+) -> None:
+    doc.pipeline = PipelineInfo(profile="default", config_hash=config, started_at=at)
+    stage_bundle(workspace, doc, f"run-{config[:4]}", "")
+    load_staged(workspace)
+
+
+def _correct(
+    workspace: Workspace, target_type: str, target_id: str, new: Any, old: Any = None
+) -> None:
+    journal(
+        workspace,
+        Correction(
+            document_id="d",
+            result_id=result_id_for("d", CONFIG),
+            target_type=target_type,  # type: ignore[arg-type]
+            target_id=target_id,
+            page_index=0,
+            action="edit",
+            old_value=old,
+            new_value=new,
+            reviewer="ana",
+        ),
+    )
+    load_staged(workspace)
+
+
+def _sql_cells(workspace: Workspace, table_id: str = "t") -> list[dict[str, Any]]:
+    return query(
+        workspace,
+        'SELECT * FROM reviewed_cells WHERE table_id = ? ORDER BY "row", col',
+        [table_id],
+    ).to_pylist()
+
+
+def _agree(workspace: Workspace, doc: Document) -> list[dict[str, Any]]:
+    """SQL and Python give the same reviewed cells; returns the SQL rows."""
+    rows = _sql_cells(workspace)
+    [table] = reviewed_document(workspace, doc).pages[0].tables
+    python = [
+        (c.id, c.row, c.col, c.row_span, c.col_span, c.text, c.is_header, c.word_ids)
+        for c in sorted(table.cells, key=lambda c: (c.row, c.col))
+    ]
+    sql = [tuple(r[k] for k in KEYS) for r in rows]
+    assert sql == python
+    boxes = [c.bbox or [] for c in sorted(table.cells, key=lambda c: (c.row, c.col))]
+    flat = [v for box in boxes for v in box]
+    assert [r[k] for r in rows for k in ("x0", "y0", "x1", "y1")] == pytest.approx(flat)
+    return rows
+
+
+def test_merged_and_split_cells_match_the_reviewed_document(tmp_path: Path) -> None:
+    workspace = Workspace.open(tmp_path / "ws")
+    doc = _document()
+    _load(workspace, doc)
+    assert len(_agree(workspace, doc)) == 8  # nothing corrected: as extracted
+    old = shape_value(_table(), 1)
+    _correct(workspace, "table", "t", {"spans": [[0, 0, 1, 2], [1, 0, 2, 1]]}, old)
+    rows = _agree(workspace, doc)
+    assert [(r["cell_id"], r["text"], r["corrected"]) for r in rows[:2]] == [
+        ("t-c0-0", "Sales 2024", True),
+        ("t-c0-2", "", False),
+    ]
+    assert (rows[0]["corrected_by"], rows[0]["confidence"], rows[0]["is_header"]) == (
+        "ana",
+        1.0,
+        True,
+    )
+    # Split everything, header rows 0, and type into the new lower piece of the region cell.
+    _correct(workspace, "table", "t", {"header_rows": 0, "spans": []}, old)
+    _correct(workspace, "cell", "t-c2-0", "South", "")
+    rows = _agree(workspace, doc)
+    assert [(r["cell_id"], r["text"]) for r in rows if r["col"] == 0] == [
+        ("t-c0-0", "Sales"),
+        ("t-c1-0", "North"),
+        ("t-c2-0", "South"),
+    ]
+    # Two rows read as one (each column merged), then an edit of a covered cell joins in.
+    _correct(workspace, "table", "t", {"spans": [[1, 0, 2, 1], [1, 1, 2, 1], [1, 2, 2, 1]]}, old)
+    _correct(workspace, "cell", "t-c2-2", "z", "y")
+    rows = _agree(workspace, doc)
+    assert [r["text"] for r in rows if r["row"] == 1] == ["North", "12 13", "x z"]
+    # Overlapping spans (a hand-written journal entry) leave the structure as extracted.
+    _correct(workspace, "table", "t", {"spans": [[0, 0, 2, 1], [1, 0, 2, 1]]}, old)
+    assert len(_agree(workspace, doc)) == 8
+    # A round-2 header correction still applies.
+    _correct(workspace, "table", "t", {"header_rows": 2}, {"header_rows": 1})
+    rows = _agree(workspace, doc)
+    assert [r["is_header"] for r in rows] == [True] * 6 + [False] * 2
+
+
+def test_records_and_exports_follow_the_structure(tmp_path: Path) -> None:
+    workspace = Workspace.open(tmp_path / "ws")
+    doc = _two_page_document()
+    TableMergeStage()(doc)
+    _load(workspace, doc)
+    # Tea and Cake are one row; on the next page Jam and its price are one cell.
+    _correct(workspace, "table", "p0-t0", {"spans": [[1, 0, 2, 1], [1, 1, 2, 1]]})
+    _correct(workspace, "table", "p1-t0", {"spans": [[1, 0, 1, 2]]})
+    records = query(
+        workspace, 'SELECT "row", cells, record FROM table_records ORDER BY "row"'
+    ).to_pylist()
+    assert [(r["row"], r["cells"]) for r in records] == [
+        (1, ["Tea Cake", "3.50 4.00"]),
+        (3, ["Jam 2.25"]),
+    ]
+    assert dict(records[1]["record"]) == {"Item": "Jam 2.25"}
+    [csv_path] = export_workspace(workspace, tmp_path / "csv", "csv")
+    assert csv_path.read_text().splitlines() == [
+        "Item,Price",
+        "Tea Cake,3.50 4.00",
+        ",",
+        "Jam 2.25,",
+    ]
+    [html_path] = export_workspace(workspace, tmp_path / "html", "html")
+    html = html_path.read_text()
+    assert '<td rowspan="2">Tea Cake</td>' in html and '<td colspan="2">Jam 2.25</td>' in html
+
+
+def test_a_state_carries_over_only_to_a_table_of_the_same_shape(tmp_path: Path) -> None:
+    workspace = Workspace.open(tmp_path / "ws")
+    _load(workspace, _document())
+    _correct(workspace, "table", "t", {"header_rows": 2}, {"header_rows": 1})  # round 2
+    _correct(workspace, "table", "t", {"spans": [[0, 0, 1, 2]]}, shape_value(_table(), 1))
+    _load(workspace, _document(), config="e" * 64, at="2026-12-02")  # another profile
+    sql = "SELECT applies FROM correction_history ORDER BY created_at"
+    assert query(workspace, sql).column(0).to_pylist() == [True, True]
+    assert _sql_cells(workspace)[0]["text"] == "Sales 2024"
+    smaller = _document()
+    table = smaller.pages[0].tables[0]
+    table.n_rows = 2
+    table.cells = [c for c in table.cells if c.row < 2]
+    _load(workspace, smaller, config="f" * 64, at="2026-12-03")
+    # The round-2 correction recorded no shape: it applies while the table is there.
+    assert query(workspace, sql).column(0).to_pylist() == [True, False]
+    rows = _sql_cells(workspace)
+    assert [(r["text"], r["is_header"]) for r in rows[:2]] == [("Sales", True), ("2024", True)]
