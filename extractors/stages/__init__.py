@@ -3,6 +3,7 @@
 from extractors.stages import (
     doctype,
     entities,
+    fields,
     layout,
     ocr,
     preprocess,
@@ -14,6 +15,7 @@ from extractors.stages import (
 __all__ = [
     "doctype",
     "entities",
+    "fields",
     "layout",
     "ocr",
     "preprocess",

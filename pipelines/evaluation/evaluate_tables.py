@@ -39,6 +39,7 @@ import pypdfium2 as pdfium
 from extractors.document import Table
 from extractors.geometry import Box, area, intersection, iou
 from extractors.text_layer import page_frame
+from pipelines.evaluation.counts import Counts
 from pipelines.evaluation.evaluate import dataset_items
 from pipelines.execution.config import PipelineConfig
 
@@ -56,31 +57,6 @@ class Unit:
     page: int
     bbox: Box
     cells: list[GridCell] = field(default_factory=list)
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    predicted: int = 0
-    truth: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / self.predicted if self.predicted else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.truth if self.truth else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def add(self, other: Counts) -> None:
-        self.tp += other.tp
-        self.predicted += other.predicted
-        self.truth += other.truth
 
 
 @dataclass

@@ -25,13 +25,20 @@ class PageText:
 
     def words_in(self, start: int, end: int) -> list[Word]:
         """The words a character span touches (a match may start or end inside a word)."""
-        first = bisect.bisect_right(self.ends, start)
-        out: list[Word] = []
-        for i in range(first, len(self.words)):
-            if self.starts[i] >= end:
-                break
-            out.append(self.words[i])
-        return out
+        return words_in_span(self.words, self.starts, self.ends, start, end)
+
+
+def words_in_span(
+    words: Sequence[Word], starts: Sequence[int], ends: Sequence[int], start: int, end: int
+) -> list[Word]:
+    """The words (with these character spans, in order) that a span of the text touches."""
+    first = bisect.bisect_right(ends, start)
+    out: list[Word] = []
+    for i in range(first, len(words)):
+        if starts[i] >= end:
+            break
+        out.append(words[i])
+    return out
 
 
 def page_text(page: Page) -> PageText:

@@ -1,0 +1,330 @@
+"""Receipt and invoice fields from a document's rows: labelled amounts, dates and numbers, the
+vendor and its address, the currency.
+
+A labelled value is the value to the right of its label on the same row, or under the label on
+one of the next two rows (labels printed above their values, in a header strip). Each candidate
+is scored by the label's strength, where the value sits and how surely it was read; the best one
+per field wins. Without any total label, the largest amount on the lower half of a receipt stands
+in, less surely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from extractors.document import BBox, DocField, Document, Word
+from extractors.stages.entities.patterns import Locale, find_labelled, locale_of
+from extractors.stages.entities.text import union_bbox
+from extractors.stages.fields.labels import LabelMatch, find_labels
+from extractors.stages.fields.rows import Row, page_rows
+from extractors.stages.fields.values import Value, find_amounts, find_row_dates
+from extractors.stages.fields.vendor import find_vendor
+
+AMOUNT_FIELDS = ("total", "subtotal", "tax")
+DATE_FIELDS = ("date", "due_date")
+SAME_ROW, BELOW = 1.0, 0.8  # how surely a value belongs to a label, by where it sits
+UNLABELLED_DATE = 0.45
+ROUNDING = Decimal("0.05")
+_ROUND = re.compile(
+    r"(?i)round"
+)  # a date with no label: the document's date only failing a better one
+
+
+@dataclass
+class Candidate:
+    name: str
+    value: str
+    score: float
+    row: Row
+    words: list[Word]
+    evidence: str
+    currency: str | None = None
+
+    @property
+    def bbox(self) -> BBox | None:
+        return union_bbox(self.words)
+
+
+def _values_after(row: Row, label: LabelMatch, values: Sequence[Value]) -> list[Value]:
+    """Values that end right of a label (a currency printed in the label, "TOTAL RM 33.92", may
+    be read as part of the amount)."""
+    return [v for v in values if v.end > label.end and v.start >= label.start]
+
+
+def _values_below(label_words: Sequence[Word], below: Row, values: Sequence[Value]) -> list[Value]:
+    """Values on a lower row that sit under the label (their boxes overlap its columns)."""
+    left = min(w.bbox[0] for w in label_words) - 0.02
+    right = max(w.bbox[2] for w in label_words) + 0.08
+    out = []
+    for value in values:
+        words = below.words_in(value.start, value.end)
+        if words and min(w.bbox[2] for w in words) > left and words[0].bbox[0] < right:
+            out.append(value)
+    return out
+
+
+class FieldFinder:
+    """Candidates for every field of one document, then the best per field."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.rows = [row for page in document.pages for row in page_rows(page)]
+        text = "\n".join(row.text for row in self.rows)
+        self.locale: Locale = locale_of(text)
+        self.candidates: list[Candidate] = []
+        self._amounts = {
+            id(r): find_amounts(r.text, self.locale.decimal_comma, self.locale.country)
+            for r in self.rows
+        }
+        self._dates = {id(r): find_row_dates(r.text, self.locale.month_first) for r in self.rows}
+
+    def _add(
+        self, name: str, value: Value, score: float, row: Row, label: LabelMatch | None
+    ) -> None:
+        words = row.words_in(value.start, value.end)
+        evidence = label.text if label else ""
+        self.candidates.append(
+            Candidate(name, value.value, score, row, words, evidence, value.currency)
+        )
+
+    def labelled_values(self) -> None:
+        labels_of = [find_labels(row.text) for row in self.rows]
+        summary = _summary_rows(self.rows)
+        for n, row in enumerate(self.rows):
+            labels = labels_of[n]
+            for k, label in enumerate(labels):
+                if label.field == "ignore" or (label.field in AMOUNT_FIELDS and n in summary):
+                    continue
+                values = self._amounts if label.field in AMOUNT_FIELDS else self._dates
+                end = labels[k + 1].start if k + 1 < len(labels) else len(row.text)
+                here = [v for v in _values_after(row, label, values[id(row)]) if v.end <= end]
+                if here:
+                    # The last amount on a row is the line's total ("TOTAL 3 33.90"); the first
+                    # date after a date label is its value.
+                    value = here[-1] if label.field in AMOUNT_FIELDS else here[0]
+                    self._add(
+                        label.field, value, label.strength * SAME_ROW * value.confidence, row, label
+                    )
+                    continue
+                label_words = row.words_in(label.start, label.end)
+                for k_below, below in enumerate(self.rows[n + 1 : n + 3], start=n + 1):
+                    if below.page != row.page or not label_words or labels_of[k_below]:
+                        break  # a labelled row holds its own label's value
+                    found = _values_below(label_words, below, values[id(below)])
+                    if found:
+                        value = found[0]
+                        self._add(
+                            label.field,
+                            value,
+                            label.strength * BELOW * value.confidence,
+                            below,
+                            label,
+                        )
+                        break
+
+    def unlabelled_dates(self) -> None:
+        for row in self.rows:
+            for value in self._dates[id(row)]:
+                self._add("date", value, UNLABELLED_DATE * value.confidence, row, None)
+
+    def invoice_numbers(self) -> None:
+        for row in self.rows:
+            for match in find_labelled(row.text, self.locale.country):
+                if match.label == "INVOICE_NUMBER" and match.value:
+                    value = Value(match.start, match.end, match.value, match.confidence)
+                    self._add("invoice_number", value, match.confidence, row, None)
+
+    def rounded_total(self) -> None:
+        """A total rounded to 5 cents is printed on a later row that says so ("Rounding 20.00"
+        under "TOTAL 19.99"); it is the amount paid. Zero totals ("TOTAL LOADING CHARGES
+        0.00") are rarely the total."""
+        for c in self.candidates:
+            if c.name == "total" and _amount(c.value) == 0:
+                c.score *= 0.5
+        totals = [c for c in self.candidates if c.name == "total"]
+        if not totals:
+            return
+        best = max(totals, key=_rank)
+        amount = _amount(best.value)
+        position = self.rows.index(best.row)
+        for row in self.rows[position + 1 : position + 5]:
+            if row.page != best.row.page or not _ROUND.search(row.text):
+                continue
+            for value in self._amounts[id(row)]:
+                if amount is not None and Decimal(0) < abs(value.amount - amount) <= ROUNDING:
+                    evidence = f"{best.evidence}, rounded"
+                    words = row.words_in(value.start, value.end)
+                    self.candidates.append(
+                        Candidate(
+                            "total",
+                            value.value,
+                            best.score + 0.01,
+                            row,
+                            words,
+                            evidence,
+                            value.currency or best.currency,
+                        )
+                    )
+                    return
+
+    def fallback_total(self) -> None:
+        """No labelled total: the largest amount in the lower half of the first page."""
+        if any(c.name == "total" for c in self.candidates):
+            return
+        best: tuple[Decimal, Row, Value] | None = None
+        for row in self.rows:
+            if row.page != 0 or row.top < 0.4:
+                continue
+            for value in self._amounts[id(row)]:
+                if best is None or value.amount > best[0]:
+                    best = (value.amount, row, value)
+        if best is not None:
+            self._add("total", best[2], 0.35 * best[2].confidence, best[1], None)
+
+    def best(self) -> dict[str, Candidate]:
+        """The best candidate per field: the highest score; among equals the lowest row for
+        amounts (the total after tax and rounding is printed last) and the highest for dates
+        (the document's date heads it)."""
+        out: dict[str, Candidate] = {}
+        for c in self.candidates:
+            kept = out.get(c.name)
+            if kept is None or _rank(c) > _rank(kept):
+                out[c.name] = c
+        due = out.get("due_date")
+        date = out.get("date")
+        if due and date and due.words == date.words:
+            del out["date"]  # the only dated line was the due date
+        return out
+
+
+def _amount(value: str) -> Decimal | None:
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        return None
+
+
+def _rank(c: Candidate) -> tuple[float, int, int]:
+    lower = c.row.number if c.name in AMOUNT_FIELDS else -c.row.number
+    return (round(c.score, 3), -c.row.page, lower)
+
+
+_SUMMARY = re.compile(
+    r"(?i)(?:gst|tax|vat|sst|btw|mwst|tva)\s*(?:summary|analysis|breakdown|specificatie)|"
+    r"summary\s+of\s+(?:gst|tax|vat)|mwst[-\s]*aufstellung|r[ée]capitulatif\s+tva"
+)
+
+
+def _summary_rows(rows: Sequence[Row]) -> set[int]:
+    """Rows of a tax summary table (from its heading to the end of the page): its "Total" is
+    the tax table's, not the amount to pay."""
+    out: set[int] = set()
+    for n, row in enumerate(rows):
+        if _SUMMARY.search(row.text):
+            out.update(k for k in range(n, len(rows)) if rows[k].page == row.page)
+    return out
+
+
+def find_fields(document: Document, source: str) -> list[DocField]:
+    """Receipt and invoice fields of a document (no line items, no cross-checks)."""
+    finder = FieldFinder(document)
+    if not finder.rows:
+        return []
+    finder.labelled_values()
+    finder.unlabelled_dates()
+    finder.invoice_numbers()
+    finder.rounded_total()
+    finder.fallback_total()
+    fields: list[DocField] = []
+    chosen = finder.best()
+    for name in (
+        "vendor_name",
+        "vendor_address",
+        "invoice_number",
+        "date",
+        "due_date",
+        "subtotal",
+        "tax",
+        "total",
+    ):
+        c = chosen.get(name)
+        if c is not None:
+            fields.append(_field(c, source))
+    first_page = [r for r in finder.rows if r.page == 0]
+    org_words = {w for e in document.entities if e.label == "ORG" for w in e.word_ids}
+    phone_words = {w for e in document.entities if e.label == "PHONE" for w in e.word_ids}
+    vendor = find_vendor(first_page, org_words, phone_words)
+    if vendor is not None:
+        fields.insert(
+            0,
+            _row_field(
+                "vendor_name", vendor.name, list(vendor.name_rows), vendor.confidence, source
+            ),
+        )
+        if vendor.address_rows:
+            address = " ".join(r.text.strip() for r in vendor.address_rows)
+            fields.insert(
+                1,
+                _row_field(
+                    "vendor_address",
+                    address,
+                    list(vendor.address_rows),
+                    0.6 * vendor.confidence + 0.2,
+                    source,
+                ),
+            )
+    currency = _currency(chosen, finder)
+    if currency:
+        total = chosen.get("total")
+        fields.append(
+            DocField(
+                name="currency",
+                value=currency,
+                page=total.row.page if total else None,
+                bbox=total.bbox if total and total.currency else None,
+                confidence=0.9 if total and total.currency else 0.6,
+                source=source,
+                word_ids=[w.id for w in total.words] if total and total.currency else [],
+                evidence="printed beside the total"
+                if total and total.currency
+                else "document locale",
+            )
+        )
+    return fields
+
+
+def _currency(chosen: dict[str, Candidate], finder: FieldFinder) -> str | None:
+    for name in ("total", "subtotal", "tax"):
+        c = chosen.get(name)
+        if c is not None and c.currency:
+            return c.currency
+    return finder.locale.currency
+
+
+def _field(c: Candidate, source: str) -> DocField:
+    return DocField(
+        name=c.name,
+        value=c.value,
+        page=c.row.page,
+        bbox=c.bbox,
+        confidence=round(min(1.0, c.score), 3),
+        source=source,
+        word_ids=[w.id for w in c.words],
+        evidence=c.evidence,
+    )
+
+
+def _row_field(name: str, value: str, rows: list[Row], confidence: float, source: str) -> DocField:
+    words = [w for r in rows for w in r.words]
+    return DocField(
+        name=name,
+        value=value,
+        page=rows[0].page,
+        bbox=union_bbox(words),
+        confidence=round(min(1.0, confidence), 3),
+        source=source,
+        word_ids=[w.id for w in words],
+    )

@@ -1,0 +1,102 @@
+"""Visual rows of a page: the words that sit side by side, whatever block they were read in.
+
+A label and its value are often far apart on one printed row ("TOTAL ........ 33.90") and the
+layout or OCR may put them in different blocks or lines; fields are found on rows. A row's text
+joins its words left to right with one space, and keeps each word's character span so a match in
+the text maps back to its words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extractors.document import Line, Page, Word
+from extractors.stages.entities.text import words_in_span
+
+# Two lines are on one row when their vertical overlap is at least this share of the lower one.
+SAME_ROW_OVERLAP = 0.5
+
+
+@dataclass
+class Row:
+    page: int
+    number: int  # top to bottom on the page
+    words: list[Word] = field(default_factory=list)
+    text: str = ""
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+
+    @property
+    def top(self) -> float:
+        return min(w.bbox[1] for w in self.words)
+
+    @property
+    def bottom(self) -> float:
+        return max(w.bbox[3] for w in self.words)
+
+    @property
+    def left(self) -> float:
+        return min(w.bbox[0] for w in self.words)
+
+    @property
+    def right(self) -> float:
+        return max(w.bbox[2] for w in self.words)
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    def words_in(self, start: int, end: int) -> list[Word]:
+        """The words a character span of `text` touches."""
+        return words_in_span(self.words, self.starts, self.ends, start, end)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return min(a[1], b[1]) - max(a[0], b[0])
+
+
+def page_rows(page: Page) -> list[Row]:
+    """The page's lines grouped into rows (a line joins the row it overlaps vertically and does
+    not overlap horizontally), top to bottom, words left to right."""
+    lines: list[Line] = [line for line in page.lines() if line.words]
+    lines.sort(key=lambda line: (line.bbox[1] + line.bbox[3]) / 2)
+    groups: list[list[Line]] = []
+    spans: list[tuple[float, float]] = []
+    for line in lines:
+        y = (line.bbox[1], line.bbox[3])
+        height = max(y[1] - y[0], 1e-9)
+        placed = False
+        # Only the last few rows can overlap a line that far down the sorted order.
+        for n in range(len(groups) - 1, max(len(groups) - 4, -1), -1):
+            span = spans[n]
+            lower = min(height, span[1] - span[0]) or 1e-9
+            side_by_side = all(
+                _overlap((o.bbox[0], o.bbox[2]), (line.bbox[0], line.bbox[2])) <= 0
+                for o in groups[n]
+            )
+            if _overlap(span, y) >= SAME_ROW_OVERLAP * lower and side_by_side:
+                groups[n].append(line)
+                spans[n] = (min(span[0], y[0]), max(span[1], y[1]))
+                placed = True
+                break
+        if not placed:
+            groups.append([line])
+            spans.append(y)
+    rows: list[Row] = []
+    for number, group in enumerate(groups):
+        row = Row(page=page.index, number=number)
+        parts: list[str] = []
+        at = 0
+        for line in sorted(group, key=lambda line: line.bbox[0]):
+            for word in line.words:
+                if parts:
+                    parts.append(" ")
+                    at += 1
+                row.words.append(word)
+                row.starts.append(at)
+                parts.append(word.text)
+                at += len(word.text)
+                row.ends.append(at)
+        row.text = "".join(parts)
+        rows.append(row)
+    return rows
