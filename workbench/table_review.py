@@ -21,6 +21,7 @@ from pipelines.store.table_structure import (
     TableState,
     extracted_spans,
     merge,
+    merge_cols,
     merge_rows,
     shape_value,
     split,
@@ -119,7 +120,7 @@ def parse_range(text: str, n_rows: int, n_cols: int) -> Span | None:
     return (r0, c0, r1 - r0 + 1, c1 - c0 + 1)
 
 
-StructureEdit = Literal["merge", "split", "merge_rows"]
+StructureEdit = Literal["merge", "split", "merge_rows", "merge_cols"]
 
 
 def table_state(fixes: dict[Any, dict[str, Any]], table_id: str) -> TableState:
@@ -134,14 +135,16 @@ def edit_structure(
     state: TableState, reviewed: Table, edit: StructureEdit, rect: Span
 ) -> TableState | None:
     """The state after merging the cells of `rect`, splitting the merged cells it meets, or
-    reading its rows as one row (None: the cells stay as they are)."""
+    reading its rows (columns) as one row (column); None: the cells stay as they are."""
     spans = extracted_spans(reviewed)  # the merged cells as the reviewer sees them now
     if edit == "merge":
         changed = merge(spans, rect)
     elif edit == "split":
         changed = split(spans, rect)
-    else:
+    elif edit == "merge_rows":
         changed = merge_rows(spans, reviewed.n_cols, rect[0], rect[2])
+    else:
+        changed = merge_cols(spans, reviewed.n_rows, rect[1], rect[3])
     if changed == spans:
         return None
     return replace(state, spans=changed)

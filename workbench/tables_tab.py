@@ -30,6 +30,7 @@ STRUCTURE_BUTTONS: list[tuple[StructureEdit, str, str]] = [
     ("merge", "Merge", "Merge the cells of the range into one cell"),
     ("split", "Split", "Split the merged cells in the range into single cells"),
     ("merge_rows", "Merge rows", "Read the rows of the range as one row (each column merged)"),
+    ("merge_cols", "Merge cols", "Read the columns of the range as one column (each row merged)"),
 ]
 
 
@@ -99,7 +100,7 @@ def _structure_controls(
 ) -> tuple[StructureEdit | None, str]:
     """A range box and the structure buttons: the edit whose button was pressed (if one was)
     and the range typed."""
-    box, *buttons = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    box, *buttons = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     text = box.text_input(
         "Cells",
         key=f"range_{table.id}_{version}",

@@ -149,12 +149,27 @@ def merge(spans: Sequence[Span], rect: Span) -> tuple[Span, ...]:
 def merge_rows(spans: Sequence[Span], n_cols: int, row: int, n_rows: int) -> tuple[Span, ...]:
     """Spans after reading `n_rows` rows from `row` as one row: each column's cells merged
     (a cell spanning columns takes its columns along)."""
+    return _merge_band(spans, row, n_rows, n_cols, across_rows=True)
+
+
+def merge_cols(spans: Sequence[Span], n_rows: int, col: int, n_cols: int) -> tuple[Span, ...]:
+    """Spans after reading `n_cols` columns from `col` as one column: each row's cells merged."""
+    return _merge_band(spans, col, n_cols, n_rows, across_rows=False)
+
+
+def _merge_band(
+    spans: Sequence[Span], start: int, size: int, length: int, across_rows: bool
+) -> tuple[Span, ...]:
     out = tuple(spans)
-    col = 0
-    while col < n_cols:
-        out = merge(out, (row, col, n_rows, 1))
-        merged = span_at(out, row, col)
-        col = merged[1] + merged[3] if merged else col + 1
+    at = 0
+    while at < length:
+        rect = (start, at, size, 1) if across_rows else (at, start, 1, size)
+        out = merge(out, rect)
+        merged = span_at(out, rect[0], rect[1])
+        if merged is None:
+            at += 1
+        else:  # go on after the merged cell (it may have taken neighbours along)
+            at = merged[1] + merged[3] if across_rows else merged[0] + merged[2]
     return out
 
 

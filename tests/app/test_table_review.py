@@ -113,6 +113,8 @@ def test_structure_edits_carry_the_whole_state() -> None:
     assert edit_structure(state, table, "split", (1, 1, 1, 1)) is None  # nothing merged there
     rows = edit_structure(TableState(), table, "merge_rows", (1, 1, 2, 1))
     assert rows == TableState(None, ((0, 0, 1, 2), (1, 0, 2, 1), (1, 1, 2, 1)))
+    cols = edit_structure(TableState(), table, "merge_cols", (2, 0, 1, 2))
+    assert cols == TableState(None, ((0, 0, 1, 2), (1, 0, 2, 2)))
     change = structure_correction(table, merged, CONTEXT, 0)
     assert (change.target_type, change.action) == ("table", "edit")
     assert change.new_value == {

@@ -15,6 +15,7 @@ from pipelines.store.table_structure import (
     extracted_spans,
     layout,
     merge,
+    merge_cols,
     merge_rows,
     shape_value,
     split,
@@ -79,6 +80,9 @@ def test_merge_grows_over_cut_spans_and_split_undoes_it() -> None:
     assert split(((0, 0, 1, 2), (1, 0, 2, 1)), (2, 0, 1, 1)) == ((0, 0, 1, 2),)
     assert split(spans, (0, 1, 3, 2)) == spans  # no merged cell there
     assert merge_rows(((0, 1, 2, 2),), 3, 1, 2) == ((0, 1, 3, 2), (1, 0, 2, 1))
+    # Columns B and C as one: the title row's cells and each body row's.
+    assert merge_cols(spans, 3, 1, 2) == ((0, 1, 1, 2), (1, 0, 2, 1), (1, 1, 1, 2), (2, 1, 1, 2))
+    assert merge_cols(spans, 3, 0, 2) == ((0, 0, 1, 2), (1, 0, 2, 2))  # the region: both rows
     assert valid_spans(((0, 0, 1, 2), (1, 0, 2, 1)), 3, 3)
     assert not valid_spans(((0, 0, 2, 1), (1, 0, 2, 1)), 3, 3)  # overlap
     assert not valid_spans(((2, 0, 2, 1),), 3, 3)  # past the last row
