@@ -386,6 +386,51 @@ def evaluate_tables_command(
         console.print(evaluate_table_dataset(dataset, profile, split, limit), highlight=False)
 
 
+@app.command("evaluate-fields")
+def evaluate_fields_command(
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="dataset with field truth (SROIE key files or fields JSON), or a split"
+        ),
+    ],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    split: Annotated[
+        list[str] | None,
+        typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
+    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+    misses: Annotated[bool, typer.Option(help="list every wrong or missing value")] = False,
+) -> None:
+    """Receipt and invoice fields: exact match per field (dates and amounts as values) and
+    micro F1, with Folio's own OCR (see pipelines/evaluation/evaluate_fields.py)."""
+    from pipelines.evaluation.evaluate_fields import evaluate_fields, format_report
+
+    split_dirs = (
+        [dataset]
+        if (dataset / "index.jsonl").is_file()
+        else [dataset / name for name in (split or ["dev"])]
+    )
+    for split_dir in split_dirs:
+        if not (split_dir / "index.jsonl").is_file():
+            _fail(f"{split_dir} has no index.jsonl")
+    try:
+        config = load_profile(profile)
+    except ValueError as error:
+        _fail(str(error))
+    for split_dir in split_dirs:
+        try:
+            scores = evaluate_fields(split_dir, config, workers, limit)
+        except ValueError as error:
+            _fail(str(error))
+        title = f"{split_dir.parent.name}/{split_dir.name} profile={profile}"
+        console.print(format_report(scores, title), highlight=False)
+        if misses:
+            for doc_id, name, got, want in scores.misses:
+                console.print(f"  {doc_id} {name}: got {got!r}, want {want!r}", highlight=False)
+
+
 @app.command("evaluate-office")
 def evaluate_office_command(
     dataset: Annotated[

@@ -110,6 +110,27 @@ def truth_for(item: dict[str, object], split_dir: Path) -> list[TextBox] | None:
     return None
 
 
+def process_split(
+    split_dir: Path, config: PipelineConfig, workers: int = 2, limit: int | None = None
+) -> list[tuple[dict[str, Any], Document | None]]:
+    """Run a pipeline over a dataset split in a scratch workspace: each item with its document
+    (None where the batch lost it)."""
+    items = dataset_items(split_dir, limit)
+    paths = [str((split_dir / item["doc"]).resolve()) for item in items]
+    with tempfile.TemporaryDirectory(prefix="folio-eval-") as tmp:
+        workspace = Workspace.open(Path(tmp))
+        run_batch([Path(p) for p in dict.fromkeys(paths)], config, workspace, workers=workers)
+        documents = list(iter_documents(workspace))
+    by_path = {d.source_path: d for d in documents}
+    # The workspace keeps one document per content: a split holding the same file twice (SROIE
+    # train 012 and 015) finds the second copy by its hash, not as a missing page.
+    by_sha = {d.sha256: d for d in documents}
+    return [
+        (item, by_path.get(path) or by_sha.get(file_sha256(Path(path))))
+        for item, path in zip(items, paths, strict=True)
+    ]
+
+
 def evaluate_ocr(
     dataset: Path,
     config: PipelineConfig,
@@ -118,22 +139,11 @@ def evaluate_ocr(
     limit: int | None = None,
 ) -> list[PageScore]:
     split_dir = dataset / split
-    items = dataset_items(split_dir, limit)
-    paths = {str((split_dir / item["doc"]).resolve()): item for item in items}
-    with tempfile.TemporaryDirectory(prefix="folio-eval-") as tmp:
-        workspace = Workspace.open(Path(tmp))
-        run_batch([Path(p) for p in paths], config, workspace, workers=workers)
-        documents = list(iter_documents(workspace))
-    by_path = {d.source_path: d for d in documents}
-    # The workspace keeps one document per content: a split holding the same file twice (SROIE
-    # train 012 and 015) finds the second copy by its hash, not as a missing page.
-    by_sha = {d.sha256: d for d in documents}
     scores = []
-    for path, item in paths.items():
+    for item, document in process_split(split_dir, config, workers, limit):
         truth = truth_for(item, split_dir)
         if truth is None:
             raise ValueError(f"{dataset}: no OCR ground truth (boxes or funsd) for {item['id']}")
-        document = by_path.get(path) or by_sha.get(file_sha256(Path(path)))
         predicted = reading_order_text(document_lines(document)) if document else ""
         scores.append(
             PageScore(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,8 @@ from extractors.document import Document
 from extractors.stages.entities.normalise import currency_code, parse_amount
 from extractors.stages.entities.quantities import find_dates
 from pipelines.evaluation.counts import Counts
+from pipelines.evaluation.evaluate import process_split
+from pipelines.execution.config import PipelineConfig
 
 SROIE_NAMES = {
     "company": "vendor_name",
@@ -56,7 +58,7 @@ def normalise(name: str, value: str | None) -> str | None:
     if name in AMOUNT_FIELDS:
         digits = re.sub(r"[^\d.,\-]", "", text)
         amount = parse_amount(digits.lstrip("-")) if digits else None
-        return format(amount.value, "f") if amount else text.upper()
+        return format(amount.value.normalize(), "f") if amount else text.upper()
     if name == "currency":
         return currency_code(text) or text.upper()
     return re.sub(r"\s+", "", text).upper()
@@ -124,10 +126,19 @@ class FieldScores:
                 self.misses.append((doc_id, name, predicted.get(name), truth[name]))
 
 
-def score_documents(pairs: Iterable[tuple[str, Document, Mapping[str, str]]]) -> FieldScores:
+def evaluate_fields(
+    split_dir: Path, config: PipelineConfig, workers: int = 2, limit: int | None = None
+) -> FieldScores:
+    """Run the pipeline over a split with field ground truth and score its fields."""
+    pairs = []
+    for item, document in process_split(split_dir, config, workers, limit):
+        truth = read_truth(item, split_dir)
+        if truth is None:
+            raise ValueError(f"{split_dir}: no field ground truth (key or fields) for {item['id']}")
+        pairs.append((str(item["id"]), document, truth))
     scores = FieldScores()
     for doc_id, document, truth in pairs:
-        scores.add(doc_id, document_values(document), truth)
+        scores.add(doc_id, document_values(document) if document else {}, truth)
     return scores
 
 

@@ -20,13 +20,18 @@ from extractors.stages.entities.patterns import Locale, find_labelled, locale_of
 from extractors.stages.entities.text import union_bbox
 from extractors.stages.fields.labels import LabelMatch, find_labels
 from extractors.stages.fields.rows import Row, page_rows
-from extractors.stages.fields.values import Value, find_amounts, find_row_dates
+from extractors.stages.fields.values import (
+    Value,
+    find_amounts,
+    find_references,
+    find_row_dates,
+)
 from extractors.stages.fields.vendor import find_vendor
 
 AMOUNT_FIELDS = ("total", "subtotal", "tax")
 DATE_FIELDS = ("date", "due_date")
 SAME_ROW, BELOW = 1.0, 0.8  # how surely a value belongs to a label, by where it sits
-UNLABELLED_DATE = 0.45
+UNLABELLED_DATE = 0.35
 ROUNDING = Decimal("0.05")
 _ROUND = re.compile(
     r"(?i)round"
@@ -80,6 +85,7 @@ class FieldFinder:
             for r in self.rows
         }
         self._dates = {id(r): find_row_dates(r.text, self.locale.month_first) for r in self.rows}
+        self._references = {id(r): find_references(r.text) for r in self.rows}
 
     def _add(
         self, name: str, value: Value, score: float, row: Row, label: LabelMatch | None
@@ -98,7 +104,13 @@ class FieldFinder:
             for k, label in enumerate(labels):
                 if label.field == "ignore" or (label.field in AMOUNT_FIELDS and n in summary):
                     continue
-                values = self._amounts if label.field in AMOUNT_FIELDS else self._dates
+                values = (
+                    self._amounts
+                    if label.field in AMOUNT_FIELDS
+                    else self._references
+                    if label.field == "invoice_number"
+                    else self._dates
+                )
                 end = labels[k + 1].start if k + 1 < len(labels) else len(row.text)
                 here = [v for v in _values_after(row, label, values[id(row)]) if v.end <= end]
                 if here:
@@ -171,12 +183,32 @@ class FieldFinder:
                     return
 
     def fallback_total(self) -> None:
-        """No labelled total: the largest amount in the lower half of the first page."""
+        """No labelled total: the subtotal (plus tax) if there is one, else the largest amount
+        in the lower half of the first page on a row that is not cash, change and the like."""
         if any(c.name == "total" for c in self.candidates):
+            return
+        subtotals = [c for c in self.candidates if c.name == "subtotal"]
+        if subtotals and not any(c.name == "tax" for c in self.candidates):
+            best_subtotal = max(subtotals, key=_rank)
+            self.candidates.append(
+                Candidate(
+                    "total",
+                    best_subtotal.value,
+                    0.5 * best_subtotal.score,
+                    best_subtotal.row,
+                    best_subtotal.words,
+                    best_subtotal.evidence,
+                    best_subtotal.currency,
+                )
+            )
             return
         best: tuple[Decimal, Row, Value] | None = None
         for row in self.rows:
-            if row.page != 0 or row.top < 0.4:
+            if (
+                row.page != 0
+                or row.top < 0.4
+                or any(m.field == "ignore" for m in find_labels(row.text))
+            ):
                 continue
             for value in self._amounts[id(row)]:
                 if best is None or value.amount > best[0]:
@@ -193,11 +225,40 @@ class FieldFinder:
             kept = out.get(c.name)
             if kept is None or _rank(c) > _rank(kept):
                 out[c.name] = c
+        self._reconcile(out)
         due = out.get("due_date")
-        date = out.get("date")
-        if due and date and due.words == date.words:
-            del out["date"]  # the only dated line was the due date
+        if due is not None:  # the due date's value is not also the document's date
+            dates = [c for c in self.candidates if c.name == "date" and c.words != due.words]
+            out.pop("date", None)
+            if dates:
+                out["date"] = max(dates, key=_rank)
         return out
+
+    def _reconcile(self, out: dict[str, Candidate]) -> None:
+        """Labels that mean a subtotal in one country and the total in another ("Net Total")
+        are settled by the sums: when one total candidate plus the tax makes another, the
+        smaller one is the subtotal and the larger the total."""
+        tax = _amount(out["tax"].value) if "tax" in out else None
+        if tax is None or not tax:
+            return
+        totals = [c for c in self.candidates if c.name == "total"]
+        for low in totals:
+            for high in totals:
+                a, b = _amount(low.value), _amount(high.value)
+                if a is not None and b is not None and a < b and abs(a + tax - b) <= ROUNDING:
+                    subtotal = out.get("subtotal")
+                    if subtotal is None or _amount(subtotal.value) != a:
+                        out["subtotal"] = Candidate(
+                            "subtotal",
+                            low.value,
+                            low.score,
+                            low.row,
+                            low.words,
+                            low.evidence,
+                            low.currency,
+                        )
+                    out["total"] = high
+                    return
 
 
 def _amount(value: str) -> Decimal | None:
@@ -213,7 +274,7 @@ def _rank(c: Candidate) -> tuple[float, int, int]:
 
 
 _SUMMARY = re.compile(
-    r"(?i)(?:gst|tax|vat|sst|btw|mwst|tva)\s*(?:summary|analysis|breakdown|specificatie)|"
+    r"(?i)(?:gst|tax|vat|sst|btw|mwst|tva)\s*(?:su\w{0,2}mary|analysis|breakdown|specificatie)|"
     r"summary\s+of\s+(?:gst|tax|vat)|mwst[-\s]*aufstellung|r[ée]capitulatif\s+tva"
 )
 

@@ -70,6 +70,16 @@ _LABELS: dict[str, list[tuple[str, float]]] = {
             1.0,
         ),
     ],
+    "invoice_number": [
+        (
+            r"(?:tax\s+)?invoice\s*(?:no\.?|nr\.?|number|num|#)|inv\.?\s*(?:no\.?|#)|"
+            r"factuur\s*(?:nr\.?|nummer|no\.?)|factuurnummer|factuurnr\.?|rechnungsnummer|"
+            r"rechnung\s*(?:nr\.?|nummer)|rechnungs-?nr\.?|facture\s*n[°º]|"
+            r"n[°º]\s*(?:de\s+)?facture|num[ée]ro\s+de\s+facture",
+            1.0,
+        ),
+        (r"bill\s*(?:no\.?|#)|receipt\s*(?:no\.?|#)|document\s*(?:no\.?|#)|doc\.?\s*no\.?", 0.7),
+    ],
     # Lines that look like a total's but are not one: they only keep a weaker label off.
     "ignore": [
         (
@@ -100,6 +110,9 @@ _COMPILED = [
 ]
 
 
+_QUALIFIER = re.compile(r"[^\d\n]{0,14}")
+
+
 def find_labels(text: str) -> list[LabelMatch]:
     """Field labels in a row's text, overlaps resolved: the label that starts first wins ("Sub
     Total (RM)" is a subtotal label, though "Total (RM)" is longer), then the longest, then the
@@ -114,4 +127,21 @@ def find_labels(text: str) -> list[LabelMatch]:
     for match in found:
         if all(match.end <= k.start or match.start >= k.end for k in kept):
             kept.append(match)
-    return sorted(kept, key=lambda m: m.start)
+    kept.sort(key=lambda m: m.start)
+    # "Total After Adj Incl GST", "Total Sales Incì GST": a tax word closing an amount label
+    # qualifies it; it is not a tax label of its own.
+    out: list[LabelMatch] = []
+    for match in kept:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.field in ("total", "subtotal")
+            and match.field == "tax"
+            and _QUALIFIER.fullmatch(text[last.end : match.start])
+        ):
+            out[-1] = LabelMatch(
+                last.field, last.strength, last.start, match.end, text[last.start : match.end]
+            )
+        else:
+            out.append(match)
+    return out

@@ -73,3 +73,16 @@ def find_row_dates(text: str, month_first: bool | None) -> list[Value]:
             timed = _TIME_AFTER.match(text, m.end) is not None
             kept.append(Value(m.start, m.end, m.value, min(1.0, m.confidence + TIME_BONUS * timed)))
     return sorted(kept, key=lambda v: v.start)
+
+
+# A document number: letters, digits and separators with at least one digit ("INV-2019/552").
+_REFERENCE = re.compile(r"(?<![\w/.-])(?=[\w/.-]*\d)[A-Za-z0-9][\w/.-]*[A-Za-z0-9](?![\w/-])")
+
+
+def find_references(text: str) -> list[Value]:
+    """Document-number-like tokens in a row (the value of an "Invoice No." label)."""
+    return [
+        Value(m.start(), m.end(), m.group().upper(), 0.9)
+        for m in _REFERENCE.finditer(text)
+        if not re.fullmatch(r"\d{1,2}", m.group())
+    ]

@@ -42,7 +42,8 @@ _CUSTOMER = re.compile(
     r"to|customer|client|buyer|factuur\s+aan|klant|rechnung\s+an|rechnungsempf[äa]nger|kunde|"
     r"factur[ée]\s+[àa]|destinataire|to\s*:)(?![a-z])"
 )
-_FROM = re.compile(r"(?i)^(?:from|seller|supplier|vendor|van|von|de|fournisseur|verkoper)\s*:?\s*")
+# "Van:" (Dutch), "Von:" (German), "De :" (French): the colon tells them from a name's "Van der".
+_FROM = re.compile(r"(?i)^(?:from|seller|supplier|vendor|van|von|de|fournisseur|verkoper)\s*:\s*")
 _ADDRESS_STOP = re.compile(
     r"(?i)(?<![a-z])(?:te[l1]|telephone|fax|phone|mobile|h/?p|email|e-mail|www|http|gst|sst|vat|"
     r"btw|ust|tva|(?:tax\s*)?invoice|receipt|factuur|rechnung|facture|date|cashier|kvk|iban|"
@@ -70,8 +71,9 @@ _ADDRESS_CUE = re.compile(
 
 
 _LEADING_LEGAL_FORM = re.compile(
-    r"(?i)^[\w.)]*\)?\s*(?:sdn\.?\s*bhd|bhd|berhad|s/b|enterprise|trading|ltd|limited|plc|llc|"
-    r"inc|corp|gmbh|ag|b\.?v\.?|n\.?v\.?|s\.a\.|sarl|pvt|private|pte)(?![a-z])"
+    r"(?i)^(?:[\w.)]+\s+)?(?:\(\w\)\s*)?(?:co\.|company|sdn\.?\s*bhd|bhd|berhad|s/b|enterprise|"
+    r"trading|ltd|limited|plc|llc|inc|corp|gmbh|ag|b\.?v\.?|n\.?v\.?|s\.a\.|sarl|pvt|private|pte)"
+    r"(?![a-z])"
 )
 
 
@@ -105,7 +107,7 @@ def _customer_rows(rows: Sequence[Row]) -> set[int]:
 
 
 def name_score(row: Row, position: int, typical_height: float, org_words: set[str]) -> float:
-    text = row.text.strip()
+    text = _TRAILING_NUMBER.sub("", row.text.strip())
     letters = _letters(text)
     if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
         return 0.0
