@@ -53,9 +53,10 @@ _ADDRESS_STOP = re.compile(
 # A row that only holds a company or tax number: "(CO.REG : 933109-X)", "JM0325955-V",
 # "822737-X BHD", "GST No :002108047369".
 _REGISTRATION = re.compile(
-    r"(?i)^\(?\s*(?:(?:co(?:mpany)?\.?\s*)?reg(?:istration)?\.?\s*(?:no)?|roc\s*no|company\s*no|"
+    r"(?i)^\(?\s*(?:(?:co(?:mpany)?[.-]?\s*)?reg(?:istration)?\.?\s*(?:no)?|roc\s*no|"
+    r"(?:co(?:mpany)?|br)\.?\s*no\.?|"
     r"(?:gst|sst|vat)\s*(?:id|no|reg(?:istration)?)?\.?\s*(?:no)?)?[\s.:]*"
-    r"[A-Z]{0,3}\d{5,12}\s*-?\s*[A-Z]?\s*\)?(?:\s*(?:sdn\.?\s*)?bhd\.?)?\s*$"
+    r"\(?[A-Z]{0,3}\d{5,12}\s*-?\s*[A-Z]?\s*\)?(?:\s*(?:sdn\.?\s*)?bhd\.?)?\s*$"
 )
 # A company number printed after the name: "(CO.REG : 933109-X)", "(81109-A)".
 _TRAILING_NUMBER = re.compile(
