@@ -145,11 +145,26 @@ def reviewed_entities(workspace: Workspace, document_id: str) -> pd.DataFrame:
     ).to_pandas()
 
 
+def relations(workspace: Workspace, document_id: str) -> pd.DataFrame:
+    """Relations of a document with their ends' texts (key -> value links, person -> org, ...)."""
+    return query(
+        workspace,
+        "SELECT r.relation_id, r.label, r.head, h.text AS head_text, r.tail, t.text AS tail_text, "
+        "r.evidence, r.confidence, r.source, r.page_index "
+        "FROM relations r "
+        "LEFT JOIN reviewed_entities h ON h.document_id = r.document_id AND h.entity_id = r.head "
+        "LEFT JOIN reviewed_entities t ON t.document_id = r.document_id AND t.entity_id = r.tail "
+        "WHERE r.document_id = ? ORDER BY r.page_index, r.relation_id",
+        [document_id],
+    ).to_pandas()
+
+
 def reviewed_fields(workspace: Workspace, document_id: str) -> pd.DataFrame:
     return query(
         workspace,
-        "SELECT field_id, name, value, page_index, x0, y0, x1, y1, confidence, source, "
-        "corrected FROM reviewed_fields WHERE document_id = ? ORDER BY name, field_id",
+        "SELECT field_id, name, value, item, evidence, flags, page_index, x0, y0, x1, y1, "
+        "confidence, source, corrected FROM reviewed_fields WHERE document_id = ? "
+        "ORDER BY item NULLS FIRST, name, field_id",
         [document_id],
     ).to_pandas()
 

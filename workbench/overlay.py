@@ -158,6 +158,53 @@ def page_boxes(
     return [box for box in boxes if box is not None]
 
 
+LINK_COLOURS = {"key_value": "#b279a2", "checkbox_label": "#e45756"}
+LINK_COLOUR = "#9d755d"
+
+
+@dataclass
+class Link:
+    """A relation drawn on the page: a line from its head's box centre to its tail's."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    colour: str
+    label: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: round(v, 5) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+def page_links(
+    page_index: int, relations: list[dict[str, Any]], entities: list[dict[str, Any]]
+) -> list[Link]:
+    """Lines for the relations whose two ends are entities boxed on this page."""
+    boxes = {
+        str(e["entity_id"]): e
+        for e in entities
+        if e.get("page_index") == page_index and e.get("x0") is not None
+    }
+    out: list[Link] = []
+    for relation in relations:
+        head, tail = boxes.get(str(relation["head"])), boxes.get(str(relation["tail"]))
+        if head is None or tail is None:
+            continue
+        label = str(relation["label"])
+        out.append(
+            Link(
+                (head["x0"] + head["x1"]) / 2,
+                (head["y0"] + head["y1"]) / 2,
+                (tail["x0"] + tail["x1"]) / 2,
+                (tail["y0"] + tail["y1"]) / 2,
+                LINK_COLOURS.get(label, LINK_COLOUR),
+                f"{label}: {head.get('text')} → {tail.get('text')}",
+            )
+        )
+    return out
+
+
 def image_data_url(image: np.ndarray, max_width: int = 1000) -> tuple[str, int, int]:
     """A PNG data URL of the page image, downscaled to at most `max_width` pixels wide."""
     picture = Image.fromarray(image)

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.overlay import Box
+from workbench.overlay import Box, Link
 
 JS = r"""
 export default function (component) {
@@ -64,6 +64,19 @@ export default function (component) {
     if (box.id === data.selected) { r.classList.add("selected"); chosen = r; }
     rects.push(r);
   }
+  for (const link of data.links || []) {
+    const l = document.createElementNS(NS, "line");
+    l.setAttribute("x1", link.x0 * W);
+    l.setAttribute("y1", link.y0 * H);
+    l.setAttribute("x2", link.x1 * W);
+    l.setAttribute("y2", link.y1 * H);
+    l.setAttribute("class", "link");
+    l.style.setProperty("--c", link.colour);
+    const title = document.createElementNS(NS, "title");
+    title.textContent = link.label;
+    l.appendChild(title);
+    rects.push(l);
+  }
   group.replaceChildren(...rects);
   if (chosen) chosen.scrollIntoView({ block: "nearest", inline: "nearest" });
   if (data.focus) {
@@ -92,6 +105,9 @@ svg { display: block; height: auto; }
 .box.entities, .box.fields { fill-opacity: 0.18; stroke-width: 3; pointer-events: stroke; }
 .box.selected { stroke: #1f6feb; stroke-width: 3.5; fill: #1f6feb; fill-opacity: 0.25; }
 .box.blocks.selected { fill: none; }
+/* Relations (key -> value, checkbox -> label) as lines between their ends' boxes. */
+.link { stroke: var(--c); stroke-width: 2; stroke-opacity: 0.8; vector-effect: non-scaling-stroke;
+  stroke-dasharray: 5 3; pointer-events: stroke; }
 """
 
 _component = st.components.v2.component("folio_page_view", js=JS, css=CSS)
@@ -108,6 +124,7 @@ def page_view(
     key: str,
     on_click: Callable[[], None],
     focus: str | None = None,
+    links: list[Link] | None = None,
 ) -> Any:
     """Mount the page view; `on_click` runs before the rerun when a box is clicked."""
     data = {
@@ -116,6 +133,7 @@ def page_view(
         "width": width,
         "height": height,
         "boxes": [box.as_dict() for box in boxes],
+        "links": [link.as_dict() for link in links or []],
         "selected": selected,
         "zoom": zoom,
         "focus": focus,

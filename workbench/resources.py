@@ -97,6 +97,11 @@ def fields(root: str, document_id: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def relations(root: str, document_id: str) -> pd.DataFrame:
+    return data.relations(Workspace(Path(root)), document_id)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def review_state(root: str, document_id: str) -> dict:
     return data.review_state(Workspace(Path(root)), document_id)
 
@@ -112,7 +117,17 @@ def page_image(path: str, page_index: int, dpi: int = RENDER_DPI) -> tuple[str, 
 
 def refresh() -> None:
     """Forget cached query results (after an edit, an upload or a retry)."""
-    for cached in (queue, runs, failures, info, corrections, entities, fields, review_state):
+    for cached in (
+        queue,
+        runs,
+        failures,
+        info,
+        corrections,
+        entities,
+        fields,
+        relations,
+        review_state,
+    ):
         cached.clear()
 
 

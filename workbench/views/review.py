@@ -12,6 +12,7 @@ from workbench.overlay import (
     find_element,
     image_data_url,
     page_boxes,
+    page_links,
     review_order,
 )
 from workbench.page_view import page_view
@@ -135,6 +136,7 @@ deleted = {tid for (_, tid), c in fixes.items() if c["action"] == "delete"}
 st.session_state["reviewed_texts"] = texts
 entities = resources.entities(root, doc_id)
 fields = resources.fields(root, doc_id)
+relations = resources.relations(root, doc_id)
 low_ids = [i for i in review_order(page) if i not in deleted]
 if info.status == "partial":
     st.warning(
@@ -144,6 +146,8 @@ if info.status == "partial":
             for e in info.errors
         )
     )
+if document.review_reasons:
+    st.info("Check first: " + "; ".join(document.review_reasons), icon=":material/rule:")
 
 left, right = st.columns([1, 1], gap="medium")
 with left:
@@ -210,6 +214,9 @@ with left:
         key="page_view",
         on_click=lambda: panels.on_box_click("page_view", document),
         focus=panels.FOCUS_SELECTOR if st.session_state.pop("focus_fix", False) else None,
+        links=page_links(page_index, relations.to_dict("records"), entities.to_dict("records"))
+        if "entities" in (layers or [])
+        else None,
     )
     st.caption(
         "Boxes: :green[■] ≥ 0.9 · :orange[■] 0.8–0.9 · :red[■] < 0.8 confidence · "
@@ -320,9 +327,8 @@ with right:
     )
 
     version = st.session_state.get("editor_version", 0)
-    tab_words, tab_lines, tab_tables, tab_entities, tab_fields, tab_blocks = st.tabs(
-        ["Words", "Lines", "Tables", "Entities", "Fields", "Blocks"]
-    )
+    tabs = st.tabs(["Words", "Lines", "Tables", "Entities", "Fields", "Relations", "Blocks"])
+    tab_words, tab_lines, tab_tables, tab_entities, tab_fields, tab_relations, tab_blocks = tabs
     grids = []
     for tab, kind in ((tab_words, "word"), (tab_lines, "line")):
         with tab:
@@ -380,8 +386,28 @@ with right:
             key=key,
             hide_index=True,
             width="stretch",
-            disabled=locked(["id", "name", "page_index", "confidence", "source", "corrected"]),
-            column_order=["name", "value", "confidence", "corrected"],
+            disabled=locked(
+                [
+                    "id",
+                    "name",
+                    "item",
+                    "evidence",
+                    "flags",
+                    "page_index",
+                    "confidence",
+                    "source",
+                    "corrected",
+                ]
+            ),
+            column_order=["name", "item", "value", "evidence", "flags", "confidence", "corrected"],
+            column_config={
+                "item": st.column_config.NumberColumn("item", help="line item number"),
+                "evidence": st.column_config.TextColumn(
+                    help="the label or line the value followed"
+                ),
+                "flags": st.column_config.ListColumn(help="cross-checks the value failed"),
+                "confidence": st.column_config.NumberColumn(format="%.2f"),
+            },
         )
         grids.append(
             corrections_from_delta(
@@ -396,6 +422,27 @@ with right:
         )
         if fields.empty:
             st.caption("No fields extracted for this document.")
+    with tab_relations:
+        st.dataframe(
+            relations,
+            hide_index=True,
+            width="stretch",
+            column_order=[
+                "label",
+                "head_text",
+                "tail_text",
+                "evidence",
+                "confidence",
+                "page_index",
+            ],
+            column_config={
+                "head_text": "from",
+                "tail_text": "to",
+                "confidence": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+        if relations.empty:
+            st.caption("No relations (key-value links, people and organisations) found.")
     with tab_blocks:
         st.dataframe(
             [
