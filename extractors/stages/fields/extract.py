@@ -19,7 +19,7 @@ from extractors.document import BBox, DocField, Document, Word
 from extractors.stages.entities.patterns import Locale, find_labelled, locale_of
 from extractors.stages.entities.text import union_bbox
 from extractors.stages.fields.labels import LabelMatch, find_labels
-from extractors.stages.fields.rows import Row, page_rows
+from extractors.stages.fields.rows import Row, page_rows, scan_rows
 from extractors.stages.fields.values import (
     Value,
     find_amounts,
@@ -80,12 +80,16 @@ class FieldFinder:
         text = "\n".join(row.text for row in self.rows)
         self.locale: Locale = locale_of(text)
         self.candidates: list[Candidate] = []
-        self._amounts = {
-            id(r): find_amounts(r.text, self.locale.decimal_comma, self.locale.country)
-            for r in self.rows
-        }
-        self._dates = {id(r): find_row_dates(r.text, self.locale.month_first) for r in self.rows}
-        self._references = {id(r): find_references(r.text) for r in self.rows}
+        locale = self.locale
+        amounts = scan_rows(
+            self.rows, lambda t: find_amounts(t, locale.decimal_comma, locale.country)
+        )
+        dates = scan_rows(self.rows, lambda t: find_row_dates(t, locale.month_first))
+        references = scan_rows(self.rows, find_references)
+        self.labels = scan_rows(self.rows, find_labels)
+        self._amounts = {id(r): found for r, found in zip(self.rows, amounts, strict=True)}
+        self._dates = {id(r): found for r, found in zip(self.rows, dates, strict=True)}
+        self._references = {id(r): found for r, found in zip(self.rows, references, strict=True)}
 
     def _add(
         self, name: str, value: Value, score: float, row: Row, label: LabelMatch | None
@@ -97,7 +101,7 @@ class FieldFinder:
         )
 
     def labelled_values(self) -> None:
-        labels_of = [find_labels(row.text) for row in self.rows]
+        labels_of = self.labels
         summary = _summary_rows(self.rows)
         for n, row in enumerate(self.rows):
             labels = labels_of[n]
@@ -143,8 +147,9 @@ class FieldFinder:
                 self._add("date", value, UNLABELLED_DATE * value.confidence, row, None)
 
     def invoice_numbers(self) -> None:
-        for row in self.rows:
-            for match in find_labelled(row.text, self.locale.country):
+        found = scan_rows(self.rows, lambda t: find_labelled(t, self.locale.country))
+        for row, matches in zip(self.rows, found, strict=True):
+            for match in matches:
                 if match.label == "INVOICE_NUMBER" and match.value:
                     value = Value(match.start, match.end, match.value, match.confidence)
                     self._add("invoice_number", value, match.confidence, row, None)
@@ -203,12 +208,8 @@ class FieldFinder:
             )
             return
         best: tuple[Decimal, Row, Value] | None = None
-        for row in self.rows:
-            if (
-                row.page != 0
-                or row.top < 0.4
-                or any(m.field == "ignore" for m in find_labels(row.text))
-            ):
+        for row, labels in zip(self.rows, self.labels, strict=True):
+            if row.page != 0 or row.top < 0.4 or any(m.field == "ignore" for m in labels):
                 continue
             for value in self._amounts[id(row)]:
                 if best is None or value.amount > best[0]:

@@ -110,7 +110,7 @@ _COMPILED = [
 ]
 
 
-_QUALIFIER = re.compile(r"[^\d\n]{0,14}")
+_QUALIFIER = re.compile(r"[^\d\n\x00]{0,14}")
 
 
 def find_labels(text: str) -> list[LabelMatch]:

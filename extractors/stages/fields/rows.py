@@ -8,7 +8,11 @@ the text maps back to its words.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from extractors.document import Line, Page, Word
 from extractors.stages.entities.text import words_in_span
@@ -100,3 +104,38 @@ def page_rows(page: Page) -> list[Row]:
         row.text = "".join(parts)
         rows.append(row)
     return rows
+
+
+class _Span(Protocol):
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+SpanT = TypeVar("SpanT", bound=_Span)
+# Joins row texts for one scan: no pattern matches it (`\s` does not, nor `\w`), so no match
+# runs from one row into the next.
+ROW_SEPARATOR = "\x00"
+
+
+def scan_rows(rows: Sequence[Row], find: Callable[[str], list[SpanT]]) -> list[list[SpanT]]:
+    """`find` run once over all rows' texts (regex scans cost per call, and pages have hundreds
+    of rows), its matches handed back per row with offsets into that row's text. Matches are
+    frozen dataclasses with `start` and `end`."""
+    text = ROW_SEPARATOR.join(row.text for row in rows)
+    starts: list[int] = []
+    at = 0
+    for row in rows:
+        starts.append(at)
+        at += len(row.text) + 1
+    out: list[list[SpanT]] = [[] for _ in rows]
+    for match in find(text):
+        n = bisect.bisect_right(starts, match.start) - 1
+        offset = starts[n]
+        if match.end - offset > len(rows[n].text):
+            continue  # crosses into the next row
+        out[n].append(
+            dataclasses.replace(match, start=match.start - offset, end=match.end - offset)  # type: ignore[type-var]
+        )
+    return out
