@@ -300,19 +300,26 @@ CREATE OR REPLACE VIEW correction_history AS
            END AS applies
     FROM corrections c;
 CREATE OR REPLACE VIEW reviewed_cells AS
-WITH fixed AS (  -- each extracted cell with its text correction (its id before the round-1 id)
-    SELECT t.*, c.correction_id IS NOT NULL AS fixed_, c.reviewer AS fixed_by_,
-           CASE WHEN c.action = 'delete' THEN ''
-                WHEN c.action = 'edit' THEN coalesce(c.new_value ->> '$', t.text)
-                ELSE t.text END AS text_
-    FROM cells t LEFT JOIN latest_element_corrections c
-      ON c.document_id = t.document_id AND c.target_type = 'cell'
-     AND c.target_id IN (t.cell_id, t.table_id || ':' || t."row" || ':' || t.col)
-    QUALIFY row_number() OVER (PARTITION BY t.document_id, t.table_id, t."row", t.col, t.cell_id
-                               ORDER BY c.target_id = t.cell_id DESC NULLS LAST) = 1
+WITH fixes AS (
+    SELECT document_id, target_type, target_id, action, new_value, reviewer, correction_id
+    FROM latest_element_corrections WHERE target_type IN ('cell', 'table')
+),
+fixed AS (  -- each extracted cell with its text correction (by its id, else its round-1 id)
+    SELECT t.*, coalesce(a.correction_id, b.correction_id) IS NOT NULL AS fixed_,
+           coalesce(a.reviewer, b.reviewer) AS fixed_by_,
+           CASE WHEN a.correction_id IS NOT NULL THEN a.action ELSE b.action END AS action_,
+           CASE WHEN a.correction_id IS NOT NULL THEN a.new_value ELSE b.new_value END AS value_
+    FROM cells t
+    LEFT JOIN fixes a ON a.document_id = t.document_id AND a.target_type = 'cell'
+     AND a.target_id = t.cell_id
+    LEFT JOIN fixes b ON b.document_id = t.document_id AND b.target_type = 'cell'
+     AND b.target_id = t.table_id || ':' || t."row" || ':' || t.col
 ),
 edited AS (
-    SELECT f.* EXCLUDE (fixed_, fixed_by_, text_) REPLACE (f.text_ AS text),
+    SELECT f.* EXCLUDE (fixed_, fixed_by_, action_, value_) REPLACE (
+               CASE WHEN f.action_ = 'delete' THEN ''
+                    WHEN f.action_ = 'edit' THEN coalesce(f.value_ ->> '$', f.text)
+                    ELSE f.text END AS text),
            f.fixed_ AS corrected, f.fixed_by_ AS corrected_by
     FROM fixed f
 ),
@@ -321,7 +328,7 @@ state AS (
            CASE WHEN tb.continues IS NULL THEN 0 ELSE tb.repeated_header_rows END AS skip_rows,
            TRY_CAST(h.new_value ->> '$.header_rows' AS INTEGER) AS header_rows,
            TRY_CAST(h.new_value -> '$.spans' AS INTEGER[][]) AS spans
-    FROM tables tb JOIN latest_element_corrections h
+    FROM tables tb JOIN fixes h
       ON h.document_id = tb.document_id AND h.target_type = 'table'
      AND h.target_id = tb.table_id AND h.action = 'edit'
 ),
@@ -338,7 +345,7 @@ span_positions AS (
     FROM span_rows p, range(p.rrow, p.rrow + p.rrows) a(pr), range(p.rcol, p.rcol + p.rcols) b(pc)
     WHERE p.fits
 ),
-structured AS (  -- tables whose state has spans that fit the grid without overlapping
+structured AS (  -- tables whose spans fit the grid without overlapping
     SELECT s.* FROM state s
     WHERE s.spans IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM span_rows p WHERE p.document_id = s.document_id
@@ -352,28 +359,32 @@ rects AS (
     UNION ALL
     SELECT s.document_id, s.table_id, a.pr, b.pc, 1, 1
     FROM structured s, range(s.n_rows) a(pr), range(s.n_cols) b(pc)
-    WHERE NOT EXISTS (SELECT 1 FROM span_positions p WHERE p.document_id = s.document_id
-                      AND p.table_id = s.table_id AND p.pr = a.pr AND p.pc = b.pc)
+    ANTI JOIN span_positions p
+      ON p.document_id = s.document_id AND p.table_id = s.table_id AND p.pr = a.pr
+     AND p.pc = b.pc
+),
+owners AS (  -- the layout cell that holds each grid position
+    SELECT k.*, a.pr, b.pc
+    FROM rects k, range(k.rrow, k.rrow + k.rrows) a(pr), range(k.rcol, k.rcol + k.rcols) b(pc)
 ),
 members AS (  -- each extracted cell in the layout cell that holds its top-left position
-    SELECT k.*, e.* EXCLUDE (document_id, table_id)
-    FROM rects k JOIN edited e
-      ON e.document_id = k.document_id AND e.table_id = k.table_id
-     AND e."row" >= k.rrow AND e."row" < k.rrow + k.rrows
-     AND e.col >= k.rcol AND e.col < k.rcol + k.rcols
+    SELECT k.* EXCLUDE (pr, pc), e.* EXCLUDE (document_id, table_id)
+    FROM owners k JOIN edited e
+      ON e.document_id = k.document_id AND e.table_id = k.table_id AND e."row" = k.pr
+     AND e.col = k.pc
 ),
 laid AS (
     SELECT k.document_id, k.table_id, k.rrow, k.rcol, k.rrows, k.rcols,
-           count(m."row") AS n_members,
+           count(m."row") = 1 AND coalesce(bool_or(m."row" = k.rrow AND m.col = k.rcol
+                                                   AND m.row_span = k.rrows
+                                                   AND m.col_span = k.rcols), false) AS kept,
            max(nullif(m.cell_id, '')) FILTER (WHERE m."row" = k.rrow AND m.col = k.rcol)
                AS start_id,
-           bool_or(m."row" = k.rrow AND m.col = k.rcol AND m.row_span = k.rrows
-                   AND m.col_span = k.rcols) AS start_fits,
            string_agg(m.text, ' ' ORDER BY m."row", m.col) FILTER (WHERE trim(m.text) <> '')
                AS joined,
            flatten(list(m.word_ids ORDER BY m."row", m.col)
                    FILTER (WHERE m.word_ids IS NOT NULL)) AS word_ids,
-           bool_or(m.corrected) AS any_corrected, max(m.corrected_by) AS member_by
+           max(m.corrected_by) AS member_by
     FROM rects k LEFT JOIN members m
       ON m.document_id = k.document_id AND m.table_id = k.table_id AND m.rrow = k.rrow
      AND m.rcol = k.rcol
@@ -390,53 +401,53 @@ pieces AS (  -- every extracted box divided evenly over the positions its cell s
          range(e."row", e."row" + greatest(e.row_span, 1)) a(pr),
          range(e.col, e.col + greatest(e.col_span, 1)) b(pc)
 ),
+boxes AS (
+    SELECT k.document_id, k.table_id, k.rrow, k.rcol, min(p.x0) AS x0, min(p.y0) AS y0,
+           max(p.x1) AS x1, max(p.y1) AS y1,
+           bool_or(p.is_header) FILTER (WHERE p.pr = k.rrow AND p.pc = k.rcol) AS corner_header
+    FROM owners k JOIN pieces p
+      ON p.document_id = k.document_id AND p.table_id = k.table_id AND p.pr = k.pr
+     AND p.pc = k.pc
+    GROUP BY ALL
+),
 offsets AS (  -- a part's logical rows run on from its own rows by a constant
-    SELECT document_id, table_id, max(logical_row - "row") AS shift
-    FROM cells GROUP BY ALL
+    SELECT e.document_id, e.table_id, max(e.logical_row - e."row") AS shift
+    FROM cells e SEMI JOIN structured s USING (document_id, table_id)
+    GROUP BY ALL
 ),
 made AS (  -- the layout cells a reviewer made (merged, split or newly filled)
     SELECT l.document_id, s.page_index, l.table_id, l.rrow AS "row", l.rcol AS col,
            l.rrows AS row_span, l.rcols AS col_span,
-           coalesce(CASE WHEN c.action = 'delete' THEN ''
-                         WHEN c.action = 'edit' THEN c.new_value ->> '$' END,
-                    l.joined, '') AS text,
-           coalesce((SELECT bool_or(p.is_header) FROM pieces p
-                     WHERE p.document_id = l.document_id AND p.table_id = l.table_id
-                       AND p.pr = l.rrow AND p.pc = l.rcol), false) AS is_header,
-           b.x0, b.y0, b.x1, b.y1, 1.0 AS confidence,
+           coalesce(CASE WHEN coalesce(a.action, b.action) = 'delete' THEN ''
+                         WHEN a.action = 'edit' THEN a.new_value ->> '$'
+                         WHEN a.action IS NULL AND b.action = 'edit' THEN b.new_value ->> '$'
+                    END, l.joined, '') AS text,
+           coalesce(x.corner_header, false) AS is_header,
+           x.x0, x.y0, x.x1, x.y1, 1.0 AS confidence,
            coalesce(l.start_id, l.table_id || '-c' || l.rrow || '-' || l.rcol) AS cell_id,
            coalesce(l.word_ids, []::VARCHAR[]) AS word_ids,
            CASE WHEN l.rrow < s.skip_rows THEN NULL ELSE l.rrow + o.shift END AS logical_row,
-           true AS corrected, coalesce(c.reviewer, l.member_by, s.reviewer) AS corrected_by
+           true AS corrected,
+           coalesce(a.reviewer, b.reviewer, l.member_by, s.reviewer) AS corrected_by
     FROM laid l
     JOIN structured s ON s.document_id = l.document_id AND s.table_id = l.table_id
     LEFT JOIN offsets o ON o.document_id = l.document_id AND o.table_id = l.table_id
-    LEFT JOIN (
-        SELECT p.document_id, p.table_id, k.rrow, k.rcol, min(p.x0) AS x0, min(p.y0) AS y0,
-               max(p.x1) AS x1, max(p.y1) AS y1
-        FROM rects k JOIN pieces p
-          ON p.document_id = k.document_id AND p.table_id = k.table_id
-         AND p.pr >= k.rrow AND p.pr < k.rrow + k.rrows
-         AND p.pc >= k.rcol AND p.pc < k.rcol + k.rcols
-        GROUP BY ALL
-    ) b ON b.document_id = l.document_id AND b.table_id = l.table_id AND b.rrow = l.rrow
-       AND b.rcol = l.rcol
-    LEFT JOIN latest_element_corrections c
-      ON c.document_id = l.document_id AND c.target_type = 'cell'
-     AND c.target_id IN (coalesce(l.start_id, l.table_id || '-c' || l.rrow || '-' || l.rcol),
-                         l.table_id || ':' || l.rrow || ':' || l.rcol)
-    WHERE NOT (l.n_members = 1 AND coalesce(l.start_fits, false))
-    QUALIFY row_number() OVER (PARTITION BY l.document_id, l.table_id, l.rrow, l.rcol
-                               ORDER BY c.target_id LIKE '%:%' NULLS FIRST) = 1
+    LEFT JOIN boxes x ON x.document_id = l.document_id AND x.table_id = l.table_id
+     AND x.rrow = l.rrow AND x.rcol = l.rcol
+    LEFT JOIN fixes a ON a.document_id = l.document_id AND a.target_type = 'cell'
+     AND a.target_id = coalesce(l.start_id, l.table_id || '-c' || l.rrow || '-' || l.rcol)
+    LEFT JOIN fixes b ON b.document_id = l.document_id AND b.target_type = 'cell'
+     AND b.target_id = l.table_id || ':' || l.rrow || ':' || l.rcol
+    WHERE NOT l.kept
 ),
 laid_out AS (
     -- cells of tables without a structure state, and cells a state keeps as extracted
     SELECT e.* FROM edited e
-    WHERE NOT EXISTS (SELECT 1 FROM structured s WHERE s.document_id = e.document_id
-                      AND s.table_id = e.table_id)
-       OR EXISTS (SELECT 1 FROM laid l WHERE l.document_id = e.document_id
-                  AND l.table_id = e.table_id AND l.rrow = e."row" AND l.rcol = e.col
-                  AND l.n_members = 1 AND l.start_fits)
+    ANTI JOIN structured s ON s.document_id = e.document_id AND s.table_id = e.table_id
+    UNION ALL BY NAME
+    SELECT e.* FROM edited e
+    SEMI JOIN laid l ON l.document_id = e.document_id AND l.table_id = e.table_id
+     AND l.rrow = e."row" AND l.rcol = e.col AND l.kept
     UNION ALL BY NAME
     SELECT * FROM made
 )

@@ -4,9 +4,12 @@ follow, and a state carries over to a reprocessed result only while the table ke
 
 from __future__ import annotations
 
+import statistics
+import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from extractors.document import Document, Page, PipelineInfo
@@ -17,6 +20,7 @@ from pipelines.store.database import query
 from pipelines.store.loader import load_staged
 from pipelines.store.reviewed import reviewed_document
 from pipelines.store.rows import result_id_for
+from pipelines.store.schema import MIGRATION_4, MIGRATIONS
 from pipelines.store.staging import stage_bundle
 from pipelines.store.table_structure import shape_value
 from pipelines.store.workspace import Workspace
@@ -172,3 +176,64 @@ def test_a_state_carries_over_only_to_a_table_of_the_same_shape(tmp_path: Path) 
     assert query(workspace, sql).column(0).to_pylist() == [True, False]
     rows = _sql_cells(workspace)
     assert [(r["text"], r["is_header"]) for r in rows[:2]] == [("Sales", True), ("2024", True)]
+
+
+def _synthetic_workspace(con: duckdb.DuckDBPyConnection, step: int) -> None:
+    """2,000 documents with one 20 x 5 table each (in memory); one document in `step` has a
+    structure state and one a cell edit (0: none)."""
+    for sql in MIGRATIONS:
+        con.execute(sql)
+    con.execute("""INSERT INTO results (result_id, document_id, started_at, loaded_at)
+        SELECT 'r' || i, 'd' || i, now(), now() FROM range(2000) t(i)""")
+    con.execute("""INSERT INTO table_rows (result_id, document_id, page_index, table_id, n_rows,
+        n_cols, x0, y0, x1, y1, confidence, source, logical_table_id, repeated_header_rows)
+        SELECT 'r' || i, 'd' || i, 0, 'p0-t0', 20, 5, 0, 0, 1, 1, 1, 'x', 'p0-t0', 0
+        FROM range(2000) t(i)""")
+    con.execute("""INSERT INTO cell_rows (result_id, document_id, page_index, table_id, "row", col,
+        row_span, col_span, text, is_header, x0, y0, x1, y1, confidence, cell_id, word_ids,
+        logical_row)
+        SELECT 'r' || i, 'd' || i, 0, 'p0-t0', r, c, 1, 1, 'v' || r || c, r = 0, c * 0.2,
+               r * 0.05, c * 0.2 + 0.2, r * 0.05 + 0.05, 0.9, 'p0-t0-c' || r || '-' || c, ['w'], r
+        FROM range(2000) t(i), range(20) a(r), range(5) b(c)""")
+    if step:
+        con.execute(f"""INSERT INTO corrections SELECT 'k' || i, 'd' || i, 'r' || i, 'table',
+            'p0-t0', 0, 'edit', '{{"n_rows": 20, "n_cols": 5}}',
+            '{{"spans": [[0, 0, 1, 5], [3, 1, 2, 1]]}}', 'ana', now(), NULL, NULL, now()
+            FROM range(0, 2000, {step}) t(i)""")
+        con.execute(f"""INSERT INTO corrections SELECT 'e' || i, 'd' || i, 'r' || i, 'cell',
+            'p0-t0-c1-1', 0, 'edit', '"v11"', '"fixed"', 'ana', now(), NULL, NULL, now()
+            FROM range(5, 2000, {step}) t(i)""")
+    views = MIGRATION_4[MIGRATION_4.index("CREATE OR REPLACE VIEW reviewed_cells") :]
+    views = (
+        views[: views.index("CREATE OR REPLACE VIEW documents")]
+        + views[views.index("CREATE OR REPLACE VIEW table_records") :]
+    )
+    con.execute(
+        views.replace("reviewed_cells", "reviewed_cells_m4").replace(
+            "VIEW table_records", "VIEW table_records_m4"
+        )
+    )
+
+
+@pytest.mark.bench
+def test_bench_reviewed_cells_against_migration_4() -> None:
+    """`pytest -m bench -s tests/integration/test_table_review_store.py`: medians of 7 reads."""
+    for step in (0, 10):
+        con = duckdb.connect()
+        _synthetic_workspace(con, step)
+        for what, sql in (
+            ("reviewed_cells", "SELECT count(*), sum(length(text)) FROM {}"),
+            ("table_records", "SELECT count(*) FROM {}"),
+        ):
+            old = _median_ms(con, sql.format(what + "_m4"))
+            new = _median_ms(con, sql.format(what))
+            print(f"step {step:>2} {what:<15} M4 {old:6.0f} ms  M6 {new:6.0f} ms  x{new / old:.2f}")
+
+
+def _median_ms(con: duckdb.DuckDBPyConnection, sql: str) -> float:
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        con.execute(sql).fetchall()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
