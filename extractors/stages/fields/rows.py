@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -104,6 +105,33 @@ def page_rows(page: Page) -> list[Row]:
         row.text = "".join(parts)
         rows.append(row)
     return rows
+
+
+# A gap this wide (share of the page width) between two words of a row parts two columns.
+COLUMN_GAP = 0.08
+
+
+def sub_row(row: Row, first: int, last: int) -> Row:
+    """Words `first` to `last` (exclusive) of a row, as a row of their own."""
+    offset = row.starts[first]
+    return Row(
+        row.page,
+        row.number,
+        row.words[first:last],
+        row.text[offset : row.ends[last - 1]],
+        [s - offset for s in row.starts[first:last]],
+        [e - offset for e in row.ends[first:last]],
+    )
+
+
+def split_row(row: Row, gap: float = COLUMN_GAP) -> list[Row]:
+    """A row cut at wide gaps into the parts that sit in different columns ("Northwind Ltd"
+    on the left, "INVOICE" on the right)."""
+    cuts = [
+        k for k in range(1, len(row.words)) if row.words[k].bbox[0] - row.words[k - 1].bbox[2] > gap
+    ]
+    bounds = [0, *cuts, len(row.words)]
+    return [sub_row(row, a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 class _Span(Protocol):

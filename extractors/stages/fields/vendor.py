@@ -8,12 +8,13 @@ under the name, in the same column, up to the first contact, tax or document lin
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from extractors.stages.fields.rows import Row
+from extractors.stages.fields.rows import Row, split_row, sub_row
 from extractors.stages.fields.values import find_row_dates
 
 # Rows from the top of the first page that may hold the vendor's name.
@@ -130,6 +131,10 @@ def find_vendor(
     rows: Sequence[Row], org_words: set[str], phone_words: set[str] | None = None
 ) -> Vendor | None:
     """The vendor's name row and address rows among the first rows of the first page."""
+    rows = [
+        dataclasses.replace(part, number=n)
+        for n, part in enumerate(part for row in rows for part in split_row(row))
+    ]
     if not rows:
         return None
     customer = _customer_rows(rows)
@@ -204,16 +209,18 @@ def _address_rows(
     out: list[Row] = []
     previous = name_row
     skipped = 0
-    for row in rows[name_at + 1 : name_at + 1 + ADDRESS_ROWS + MAX_SKIPPED]:
+    for row in rows[name_at + 1 : name_at + 1 + 2 * (ADDRESS_ROWS + MAX_SKIPPED)]:
+        beside = min(row.right, name_row.right) - max(row.left, name_row.left)
+        if beside <= 0:
+            continue  # another column of the page (the document's title, its number)
         if row.number in customer:
             break
         gap = row.top - previous.bottom
         if gap > 2.0 * max(previous.height, row.height):
             break
-        beside = min(row.right, name_row.right + 0.15) - max(row.left, name_row.left - 0.15)
         text = row.text.strip()
         registration = _REGISTRATION.match(text)
-        if beside <= 0 or (_ADDRESS_STOP.search(text) and not (registration and not out)):
+        if _ADDRESS_STOP.search(text) and not (registration and not out):
             break
         if not out and (
             registration or not _ADDRESS_CUE.search(text) or find_row_dates(text, None)
@@ -226,22 +233,10 @@ def _address_rows(
         phone_at = next((k for k, w in enumerate(row.words) if w.id in phone_words), None)
         if phone_at is not None:  # an unlabelled phone number ends the address
             if phone_at:
-                out.append(_leading(row, phone_at))
+                out.append(sub_row(row, 0, phone_at))
             break
         out.append(row)
         previous = row
         if len(out) == ADDRESS_ROWS:
             break
     return out
-
-
-def _leading(row: Row, n: int) -> Row:
-    """The row's first `n` words as a row."""
-    return Row(
-        row.page,
-        row.number,
-        row.words[:n],
-        row.text[: row.ends[n - 1]],
-        row.starts[:n],
-        row.ends[:n],
-    )
