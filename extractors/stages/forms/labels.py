@@ -33,6 +33,37 @@ _LABEL_WORDS = re.compile(
 )
 
 
+# Words that name the fields of forms in general (written by hand from common office, order and
+# application forms, not collected from an evaluation set): a short segment made mostly of them
+# is a label even without a colon.
+_FIELD_TEXT = """
+    name names date dates address phone fax telephone tel number no nos code title company
+    department dept division signature signed approved approval approvals by prepared
+    submitted received requested request total totals amount cost costs quantity qty
+    description type product brand project account budget remarks comments notes subject to
+    from cc re city state zip country region area time hours location contact manager
+    director supervisor status reason purpose period start end due ref reference file page
+    pages attention attn street email initials position job vendor customer program event
+    estimated actual year month day week price unit units rate size item items order issue
+    effective expiration expires birth place occupation employer office branch group plan
+    policy id social security ssn tax salary phone# mail person persons responsible
+    authorized authorization distribution copy copies delivery instructions specifications
+    spec objective objectives
+"""
+FIELD_WORDS = frozenset(_FIELD_TEXT.split())
+_WORD = re.compile(r"[a-z#]+")
+
+
+def field_word_share(text: str) -> float:
+    words = _WORD.findall(text.lower())
+    return sum(w in FIELD_WORDS for w in words) / len(words) if words else 0.0
+
+
+def _fieldy(seg: Segment) -> bool:
+    """Short text made mostly of field words: a label."""
+    return len(seg.words) <= 6 and field_word_share(seg.text) >= 0.5
+
+
 def _caps_share(text: str) -> float:
     letters = _LETTERS.findall(text)
     return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
@@ -79,13 +110,15 @@ def label_segments(segs: Sequence[Segment], nb: Neighbours) -> None:
             continue
         r, b = nb.right[i], nb.below[i]
         if r is not None and not segs[r].label and not segs[r].is_checkbox:
-            _set(segs[r], VALUE, 0.8)
+            if not _fieldy(segs[r]):
+                _set(segs[r], VALUE, 0.8)
         elif (
             r is None
             and b is not None
             and not segs[b].label
             and not segs[b].is_checkbox
             and (not _caps(segs[b]) or is_valuelike(segs[b]))
+            and not _fieldy(segs[b])
         ):
             _set(segs[b], VALUE, 0.6)
     # The rest, left to right along rows: numbers are values; text in capitals, or text with
@@ -97,8 +130,11 @@ def label_segments(segs: Sequence[Segment], nb: Neighbours) -> None:
         li, ai = nb.left[i], nb.above[i]
         left = segs[li] if li is not None else None
         above = segs[ai] if ai is not None else None
+        fieldy = _fieldy(s)
         if is_valuelike(s):
             _set(s, VALUE, 0.6)
+        elif fieldy:
+            _set(s, KEY, 0.6)
         elif left is not None and left.label == KEY and not _caps(s):
             _set(s, VALUE, 0.55)
         elif _caps(s) and len(s.words) <= 6:

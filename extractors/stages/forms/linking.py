@@ -1,8 +1,8 @@
 """Key -> value links: each VALUE goes to the KEY it answers, by geometry and reading order.
 
-A value's key is the KEY right before it on its row (left of it), else the nearest KEY above it
-that has no value of its own on its row; a key may take several values under it (a list of
-answers), one value has one key.
+A value's key is the KEY right before it on its row (left of it; a row label takes the values
+of every column after it), else the nearest KEY above it that has no value of its own on its
+row; a key may take several values under it (a list of answers), one value has one key.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def link_values(segs: Sequence[Segment], nb: Neighbours) -> list[tuple[int, int]
         if r is not None and segs[r].label == VALUE and r not in links:
             links[r] = i
             has_right_value.add(i)
+            # A row label with values in several columns ("KL  3.47  4.00") keeps them all.
+            nxt = nb.right[r]
+            while nxt is not None and segs[nxt].label == VALUE and nxt not in links:
+                links[nxt] = i
+                nxt = nb.right[nxt]
     for i, s in enumerate(segs):
         if s.label != KEY:
             continue

@@ -18,9 +18,14 @@ from extractors.geometry import Box, as_box, union
 
 CHECK_MARKS = frozenset("☐☑☒□■▢◻✓✔✗✘")
 CHECKED_MARKS = frozenset("☑☒■✓✔✗✘")
+_VALUE_TOKEN = re.compile(r"^[$#(€£]?\d[\d.,/:%)-]*$")
+_MONTH = re.compile(r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?$", re.I)
+_LETTER = re.compile(r"[^\W\d_]")
 _LIST_START = re.compile(r"^(?:\(?\d{1,2}[.)]|\(?[a-hA-H][.)]|[-•*])\s")
 # A wide gap between two words of one OCR line, in line heights: two fields of one row.
 GAP_CUT = 1.6
+# A line of this many words (or a wide one) may wrap on to the next.
+WRAP_WORDS = 8
 
 
 @dataclass
@@ -66,11 +71,28 @@ def is_check_mark(text: str) -> bool:
     return bool(text) and len(text) <= 2 and all(c in CHECK_MARKS for c in text)
 
 
+def _value_tail(words: Sequence[Word]) -> int:
+    """Where a run of number, date or amount tokens ending the line starts, after text (the
+    OCR joins "Date Rec'd  6/21/93" into one line); len(words) when there is none."""
+    start = len(words)
+    while start > 0 and _VALUE_TOKEN.match(words[start - 1].text):
+        start -= 1
+    if start == len(words) or start == 0:
+        return len(words)
+    head = words[:start]
+    if any(w.text.endswith(":") for w in head) or _MONTH.match(head[-1].text):
+        return len(words)  # cut at the colon already; or a date ("June 21, 1993")
+    label = len(head) <= 3 and all(_LETTER.search(w.text) for w in head)
+    return start if label else len(words)
+
+
 def _cut_line(words: Sequence[Word], page_height: float) -> list[list[Word]]:
-    """Pieces of one OCR line: after a colon, at wide gaps, check marks alone."""
+    """Pieces of one OCR line: after a colon, at wide gaps, check marks alone, before a value
+    that ends a line of text."""
+    tail = _value_tail(words)
     pieces: list[list[Word]] = []
     current: list[Word] = []
-    for word in words:
+    for n, word in enumerate(words):
         if current:
             prev = current[-1]
             h = max(prev.bbox[3] - prev.bbox[1], word.bbox[3] - word.bbox[1], 1e-6)
@@ -80,6 +102,7 @@ def _cut_line(words: Sequence[Word], page_height: float) -> list[list[Word]]:
                 or gap > GAP_CUT * h
                 or is_check_mark(prev.text)
                 or is_check_mark(word.text)
+                or n == tail
             ):
                 pieces.append(current)
                 current = []
@@ -121,9 +144,11 @@ def _continues(upper: Segment, lower: Segment, page_width_share: float) -> bool:
     # A long value after its key on the line ("Remarks: the current ...") wraps back to the
     # left margin.
     hanging = upper.after_colon and len(upper.words) >= 5 and b[0] < a[0] and b[2] > a[0] + 2 * h
-    # Stacked short labels ("Date", "Name") are separate fields; wrapped text fills its line.
-    wide = (a[2] - a[0]) > page_width_share or len(upper.words) >= 4
-    return wide and (aligned or inside or hanging)
+    # Stacked short labels ("Date", "Name") and list items are separate fields; wrapped text
+    # fills its line, so the upper line reaches as far right as the one below.
+    wide = (a[2] - a[0]) > page_width_share or len(upper.words) >= WRAP_WORDS
+    full = a[2] >= b[2] - 2 * h
+    return wide and full and (aligned or inside or hanging)
 
 
 def segments(page: Page, wrap_width: float = 0.3) -> list[Segment]:
