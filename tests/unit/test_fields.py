@@ -11,6 +11,7 @@ from extractors.document import Block, Cell, DocField, Document, Entity, Line, P
 from extractors.stage import DocumentStage, build_stage
 from extractors.stages.fields.checks import cross_check
 from extractors.stages.fields.labels import find_labels
+from extractors.stages.fields.rows import page_rows, scan_rows
 from extractors.stages.fields.values import find_amounts, find_row_dates
 
 ROW_HEIGHT = 0.02
@@ -346,3 +347,35 @@ def test_amount_and_date_values() -> None:
     two_digit = find_row_dates("12-01-19", month_first=None)
     assert [d.value for d in two_digit] == ["2019-01-12"]
     assert [d.value for d in find_row_dates("04/03/2021", month_first=True)] == ["2021-04-03"]
+
+
+def test_letterhead_beside_the_title_and_number() -> None:
+    rows: list[str | tuple[str, str]] = [
+        ("Northwind Office Supply Ltd.", "INVOICE"),
+        ("12 Harbour Road", "Invoice no. INV-2026-0412"),
+        ("Bristol BS1 5TT", "Date 14 November 2026"),
+        ("VAT GB 123 4567 89", "Due 14 December 2026"),
+        "Bill to",
+        "Folio Analytics GmbH",
+        ("Total due", "£663.35"),
+    ]
+    got = values(document_of(page_of(rows), doc_type="invoice"))
+    assert got["vendor_name"] == "Northwind Office Supply Ltd."
+    assert got["vendor_address"] == "12 Harbour Road Bristol BS1 5TT"
+    assert (got["invoice_number"], got["date"], got["due_date"]) == (
+        "INV-2026-0412",
+        "2026-11-14",
+        "2026-12-14",
+    )
+    assert (got["total"], got["currency"]) == ("663.35", "GBP")
+
+
+def test_scan_rows_hands_matches_back_per_row() -> None:
+    page = page_of(["Total 3.00", "Date 01/02/2020 x", "nothing"])
+    rows = page_rows(page)
+    found = scan_rows(rows, lambda text: find_amounts(text, None, None))
+    assert [[(rows[n].text[v.start : v.end], v.value) for v in f] for n, f in enumerate(found)] == [
+        [("3.00", "3.00")],
+        [],
+        [],
+    ]

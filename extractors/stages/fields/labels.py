@@ -69,6 +69,7 @@ _LABELS: dict[str, list[tuple[str, float]]] = {
             r"[ée]ch[ée]ance|[àa]\s+payer\s+avant|payer\s+avant\s+le",
             1.0,
         ),
+        (r"due", 0.8),
     ],
     "invoice_number": [
         (
