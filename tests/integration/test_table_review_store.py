@@ -4,6 +4,7 @@ follow, and a state carries over to a reprocessed result only while the table ke
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from extractors.document import Document, Page, PipelineInfo
+from extractors.document import Cell, Document, Page, PipelineInfo, Table
 from extractors.stages.tables.merge import TableMergeStage
 from pipelines.export import export_workspace
 from pipelines.store.corrections import Correction, journal
@@ -22,7 +23,15 @@ from pipelines.store.reviewed import reviewed_document
 from pipelines.store.rows import result_id_for
 from pipelines.store.schema import MIGRATION_4, MIGRATIONS
 from pipelines.store.staging import stage_bundle
-from pipelines.store.table_structure import shape_value
+from pipelines.store.table_structure import (
+    TableState,
+    extracted_spans,
+    merge,
+    merge_cols,
+    merge_rows,
+    shape_value,
+    split,
+)
 from pipelines.store.workspace import Workspace
 from tests.unit.test_table_structure import _table
 from tests.unit.test_tables_merge import _document as _two_page_document
@@ -47,7 +56,12 @@ def _load(
 
 
 def _correct(
-    workspace: Workspace, target_type: str, target_id: str, new: Any, old: Any = None
+    workspace: Workspace,
+    target_type: str,
+    target_id: str,
+    new: Any,
+    old: Any = None,
+    load: bool = True,
 ) -> None:
     journal(
         workspace,
@@ -63,10 +77,12 @@ def _correct(
             reviewer="ana",
         ),
     )
-    load_staged(workspace)
+    if load:
+        load_staged(workspace)
 
 
 def _sql_cells(workspace: Workspace, table_id: str = "t") -> list[dict[str, Any]]:
+    """The reviewed cells of one table, in reading order."""
     return query(
         workspace,
         'SELECT * FROM reviewed_cells WHERE table_id = ? ORDER BY "row", col',
@@ -176,6 +192,88 @@ def test_a_state_carries_over_only_to_a_table_of_the_same_shape(tmp_path: Path) 
     assert query(workspace, sql).column(0).to_pylist() == [True, False]
     rows = _sql_cells(workspace)
     assert [(r["text"], r["is_header"]) for r in rows[:2]] == [("Sales", True), ("2024", True)]
+
+
+def _random_table(rng: random.Random, index: int) -> Table:
+    """A grid with random spanning cells, a few positions left without a cell, and boxes."""
+    n_rows, n_cols = rng.randint(1, 5), rng.randint(1, 4)
+    table_id = f"p0-t{index}"
+    taken: set[tuple[int, int]] = set()
+    cells = []
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if (r, c) in taken or rng.random() < 0.1:
+                continue
+            rows = min(rng.choice([1, 1, 1, 2]), n_rows - r)
+            cols = min(rng.choice([1, 1, 1, 2, 3]), n_cols - c)
+            if any((r + i, c + j) in taken for i in range(rows) for j in range(cols)):
+                rows = cols = 1
+            taken |= {(r + i, c + j) for i in range(rows) for j in range(cols)}
+            cells.append(
+                Cell(
+                    id=f"{table_id}-c{r}-{c}",
+                    row=r,
+                    col=c,
+                    row_span=rows,
+                    col_span=cols,
+                    text=rng.choice(["", "a", "b c", f"{r}.{c}"]),
+                    is_header=r == 0 and rng.random() < 0.7,
+                    bbox=[0.1 * c, 0.05 * r, 0.1 * (c + cols), 0.05 * (r + rows)],
+                    word_ids=[f"p0-w{index}{r}{c}"],
+                )
+            )
+    return Table(id=table_id, n_rows=n_rows, n_cols=n_cols, bbox=[0, 0, 1, 1], cells=cells)
+
+
+def _random_state(rng: random.Random, table: Table) -> dict[str, Any]:
+    spans = extracted_spans(table)
+    for _ in range(rng.randint(1, 3)):
+        r, c = rng.randrange(table.n_rows), rng.randrange(table.n_cols)
+        rect = (r, c, rng.randint(1, table.n_rows - r), rng.randint(1, table.n_cols - c))
+        kind = rng.choice(["merge", "merge", "split", "rows", "cols"])
+        if kind == "merge":
+            spans = merge(spans, rect)
+        elif kind == "split":
+            spans = split(spans, rect)
+        elif kind == "rows":
+            spans = merge_rows(spans, table.n_cols, rect[0], rect[2])
+        else:
+            spans = merge_cols(spans, table.n_rows, rect[1], rect[3])
+    header = rng.choice([None, 0, 1, 2])
+    return TableState(header_rows=header, spans=spans).to_value()
+
+
+def test_sql_and_python_lay_out_random_tables_alike(tmp_path: Path) -> None:
+    rng = random.Random(12)
+    tables = [_random_table(rng, i) for i in range(30)]
+    page = Page(id="p0", index=0, width=612, height=792, unit="pt", tables=tables)
+    doc = Document(
+        document_id="d", source_name="d.pdf", source_path="/d.pdf", sha256="0" * 64, pages=[page]
+    )
+    workspace = Workspace.open(tmp_path / "ws")
+    _load(workspace, doc)
+    for table in tables:
+        _correct(workspace, "table", table.id, _random_state(rng, table), load=False)
+        for _ in range(rng.randint(0, 3)):  # text edits by cell id, new piece id or round-1 id
+            r, c = rng.randrange(table.n_rows), rng.randrange(table.n_cols)
+            target = rng.choice([f"{table.id}-c{r}-{c}", f"{table.id}:{r}:{c}"])
+            _correct(workspace, "cell", target, rng.choice(["x", "y z", ""]), load=False)
+    load_staged(workspace)
+    reviewed = reviewed_document(workspace, doc).pages[0].tables
+    every = query(workspace, 'SELECT * FROM reviewed_cells ORDER BY "row", col').to_pylist()
+    restructured = 0
+    for before, table in zip(tables, reviewed, strict=True):
+        rows = [r for r in every if r["table_id"] == table.id]
+        python = sorted(table.cells, key=lambda c: (c.row, c.col))
+        assert [tuple(r[k] for k in KEYS) for r in rows] == [
+            (c.id, c.row, c.col, c.row_span, c.col_span, c.text, c.is_header, c.word_ids)
+            for c in python
+        ], table.id
+        assert [[r[k] for k in ("x0", "y0", "x1", "y1")] for r in rows] == [
+            pytest.approx(c.bbox) if c.bbox else [None] * 4 for c in python
+        ]
+        restructured += extracted_spans(before) != extracted_spans(table)
+    assert restructured >= 10  # the states did change structures
 
 
 def _synthetic_workspace(con: duckdb.DuckDBPyConnection, step: int) -> None:
