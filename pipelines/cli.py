@@ -287,32 +287,42 @@ def evaluate(
         bool, typer.Option(help="also score plain rapidocr.RapidOCR on the same pages")
     ] = False,
 ) -> None:
-    """OCR accuracy (page CER) on a dataset with line ground truth (SROIE, FUNSD)."""
+    """Every metric a dataset's ground truth supports, from one pipeline run per split: OCR
+    page CER (SROIE, FUNSD), receipt fields (SROIE keys: exact match, micro F1), form
+    labelling and key-value linking F1 (FUNSD)."""
     from statistics import fmean, median
 
-    from pipelines.evaluation.evaluate import (
-        evaluate_ocr,
-        evaluate_rapidocr_baseline,
-        write_scores_csv,
-    )
+    from pipelines.evaluation.evaluate import evaluate_rapidocr_baseline, write_scores_csv
+    from pipelines.evaluation.evaluate_fields import format_report as fields_report
+    from pipelines.evaluation.evaluate_forms import format_report as forms_report
+    from pipelines.evaluation.suite import evaluate_split
 
     splits = split or ["dev"]
     for name in splits:
         if not (dataset / name / "index.jsonl").is_file():
             _fail(f"{dataset / name} has no index.jsonl")
     for name in splits:
-        scores = evaluate_ocr(dataset, load_profile(profile), name, workers, limit)
-        if csv_out:
+        result = evaluate_split(dataset / name, load_profile(profile), workers, limit)
+        scores = result.ocr
+        if csv_out and scores:
             suffix = f"-{name}{csv_out.suffix}" if len(splits) > 1 else csv_out.suffix
             write_scores_csv(scores, csv_out.with_name(csv_out.stem + suffix))
-        values = [s.cer for s in scores]
-        not_ok = [s for s in scores if s.status != "ok"]
-        console.print(
-            f"{dataset.name}/{name} profile={profile}: {len(scores)} pages, "
-            f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
-            + (f", {len(not_ok)} not ok" if not_ok else "")
-        )
-        if baseline:
+        if scores:
+            values = [s.cer for s in scores]
+            not_ok = [s for s in scores if s.status != "ok"]
+            console.print(
+                f"{dataset.name}/{name} profile={profile}: {len(scores)} pages, "
+                f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
+                + (f", {len(not_ok)} not ok" if not_ok else "")
+            )
+        if result.fields is not None:
+            console.print(
+                fields_report(result.fields, f"{dataset.name}/{name} fields"), highlight=False
+            )
+        if result.forms is not None:
+            console.print(forms_report(result.forms), highlight=False)
+        if baseline and scores:
+            values = [s.cer for s in scores]
             base = [s.cer for s in evaluate_rapidocr_baseline(dataset, name, limit)]
             better = sum(f < b for f, b in zip(values, base, strict=True))
             console.print(

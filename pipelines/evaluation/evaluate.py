@@ -131,30 +131,6 @@ def process_split(
     ]
 
 
-def evaluate_ocr(
-    dataset: Path,
-    config: PipelineConfig,
-    split: str = "dev",
-    workers: int = 2,
-    limit: int | None = None,
-) -> list[PageScore]:
-    split_dir = dataset / split
-    scores = []
-    for item, document in process_split(split_dir, config, workers, limit):
-        truth = truth_for(item, split_dir)
-        if truth is None:
-            raise ValueError(f"{dataset}: no OCR ground truth (boxes or funsd) for {item['id']}")
-        predicted = reading_order_text(document_lines(document)) if document else ""
-        scores.append(
-            PageScore(
-                str(item["id"]),
-                cer(predicted, reading_order_text(truth)),
-                document.status if document else "missing",
-            )
-        )
-    return scores
-
-
 def evaluate_rapidocr_baseline(
     dataset: Path, split: str = "dev", limit: int | None = None
 ) -> list[PageScore]:
