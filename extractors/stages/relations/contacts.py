@@ -26,6 +26,8 @@ from extractors.stages.relations.sentences import (
 CONTACTS = {"EMAIL": "email", "PHONE": "phone", "URL": "url"}
 OWNERS = ("PERSON", "ORG")
 MAX_LINES_UP = 3
+MIN_INSIDE = 5  # letters of a name part found inside a longer word of the address
+CAPS_PERSON = 0.8  # confidence factor, see _caps_factor
 _NAME_PART = re.compile(r"[a-z]{3,}")
 
 
@@ -73,7 +75,12 @@ def _spells(contact: Entity, owner: LineMention) -> bool:
     value = (contact.value or contact.text).lower()
     local, _, domain = value.rpartition("@") if "@" in value else ("", "", value)
     where = local if owner.label == "PERSON" else domain
-    return bool(_name_parts(owner.entity.text) & set(_NAME_PART.findall(where)))
+    found = _NAME_PART.findall(where)
+    # A whole part ("cdc" in cdc.gov) or a longer one inside ("tenbensel" in ttenbensel@).
+    return any(
+        part in found or (len(part) >= MIN_INSIDE and any(part in f for f in found))
+        for part in _name_parts(owner.entity.text)
+    )
 
 
 def _evidence(pt: PageText, first: LineMention, last: LineMention) -> str:
@@ -83,22 +90,35 @@ def _evidence(pt: PageText, first: LineMention, last: LineMention) -> str:
     return " ".join(pt.text[max(start, bs) : be if end < 0 else end].split())
 
 
-def _owner(contact: LineMention, owners: Sequence[LineMention]) -> tuple[LineMention, float] | None:
+def _owner(
+    pt: PageText, contact: LineMention, owners: Sequence[LineMention]
+) -> tuple[LineMention, float] | None:
     spelled = [o for o in owners if _spells(contact.entity, o)]
     if spelled:  # people first: jane.doe@acme.com is Jane's address more than Acme's
         spelled.sort(key=lambda o: (o.label != "PERSON", abs(o.start - contact.start)))
         return spelled[0], 0.8
+    # Without a spelled name, a party owns the contact below it when it heads its line: a
+    # letterhead or signature, not a street or a shop's town in an address line.
     near = [
         o
         for o in owners
         if o.block == contact.block
         and 0 <= contact.line - o.line <= MAX_LINES_UP
         and o.start < contact.start
+        and (_same_line_owner(pt, o, contact) if o.line == contact.line else _alone(pt, o))
     ]
     if not near:
         return None
     near.sort(key=lambda o: (contact.line - o.line, contact.start - o.end))
-    return near[0], (0.65 if near[0].line == contact.line else 0.55)
+    confidence = 0.65 if near[0].line == contact.line else 0.55
+    return near[0], confidence * _caps_factor(near[0])
+
+
+def _caps_factor(mention: LineMention) -> float:
+    """A "person" in capitals next to a phone is as often a street or a shop (receipts, OCR of
+    letterheads): without a name spelled in the contact, it ranks below the default cut."""
+    letters = [ch for ch in mention.entity.text if ch.isalpha()]
+    return CAPS_PERSON if mention.label == "PERSON" and all(ch.isupper() for ch in letters) else 1.0
 
 
 def line_relations(pt: PageText, entities: Sequence[Entity]) -> list[LineRelation]:
@@ -106,7 +126,7 @@ def line_relations(pt: PageText, entities: Sequence[Entity]) -> list[LineRelatio
     owners = [m for m in mentions if m.label in OWNERS]
     out = []
     for contact in (m for m in mentions if m.label in CONTACTS):
-        found = _owner(contact, owners)
+        found = _owner(pt, contact, owners)
         if found is None:
             continue
         owner, confidence = found
@@ -123,6 +143,36 @@ def line_relations(pt: PageText, entities: Sequence[Entity]) -> list[LineRelatio
         )
     out.extend(_signatures(pt, mentions))
     return out
+
+
+_TITLE = re.compile(r"^(?:(?:mr|mrs|ms|dr|prof|sir)\.?\s+)?", re.IGNORECASE)
+MIN_ORG_SHARE = 0.6  # of its line's characters
+
+
+def _line_of(pt: PageText, mention: LineMention) -> str:
+    start = pt.text.rfind("\n", 0, mention.start) + 1
+    end = pt.text.find("\n", mention.end)
+    return pt.text[start : len(pt.text) if end < 0 else end].strip(" ,;")
+
+
+def _alone(pt: PageText, mention: LineMention) -> bool:
+    """A full name alone on its line (a title before it at most), or an organisation that
+    fills most of its line: a signature or letterhead, not two cells of a table or words of a
+    heading."""
+    text, line = mention.entity.text.strip(" ,"), _line_of(pt, mention)
+    if mention.label == "PERSON":
+        return len(text.split()) > 1 and _TITLE.sub("", line) == text
+    return len(text) >= MIN_ORG_SHARE * len(line)
+
+
+def _same_line_owner(pt: PageText, owner: LineMention, contact: LineMention) -> bool:
+    """On the contact's own line: the party that heads it ("Acme Ltd, tel ..."), or for an
+    email a full name anywhere before it ("Corresponding author: J. Doe (j@x.org)"); phones
+    after a name inside an address line are the shop's, not the street's."""
+    if contact.label == "EMAIL" and owner.label == "PERSON":
+        return len(owner.entity.text.split()) > 1
+    line = _TITLE.sub("", _line_of(pt, owner))
+    return line.startswith(owner.entity.text.strip(" ,"))
 
 
 def _short_lines(pt: PageText, block: int) -> bool:
@@ -144,8 +194,16 @@ def _signatures(pt: PageText, mentions: Sequence[LineMention]) -> list[LineRelat
                 break
             if other.label == "PERSON":
                 break  # the next name starts its own signature
-            if other.label == "ORG" and other.line > person.line:
+            if (
+                other.label == "ORG"
+                and other.line > person.line
+                and _alone(pt, person)
+                and _alone(pt, other)
+            ):
                 evidence = _evidence(pt, person, other)
-                out.append(LineRelation("person_org", person.entity, other.entity, 0.6, evidence))
+                confidence = 0.6 * _caps_factor(person)
+                out.append(
+                    LineRelation("person_org", person.entity, other.entity, confidence, evidence)
+                )
                 break
     return out

@@ -40,7 +40,7 @@ EMPLOYMENT = word_set(
     executive vp
     """
 )
-NOMINAL_PREPS = frozenset(["of", "at", "from", "for", "with", "in", "on"])
+NOMINAL_PREPS = frozenset(["of", "at", "from", "for", "with"])
 MONEY_CUES = word_set(
     """
     pay owe receive invoice charge bill refund transfer earn raise spend cost fund grant
@@ -70,8 +70,7 @@ VERB_POS = ("VERB", "AUX")
 _WORD = r"[A-Za-z&.\-]+"
 _PERSON_OF_ORG = re.compile(  # "J. Doe, head of sales at Acme", "J. Doe of Acme", "J. Doe (Acme)"
     rf"^\s*,\s*(?:(?:the|a|an|our|its)\s+)?(?:{_WORD}\s+){{0,5}}?"
-    r"(?:of|at|from|for|with)\s+(?:the\s+)?$|^\s+(?:of|at|from)\s+(?:the\s+)?$|"
-    r"^\s*(?:,|\(|-|–)\s*$",
+    r"(?:of|at|from|for|with)\s+(?:the\s+)?$|^\s+(?:of|at|from)\s+(?:the\s+)?$|^\s*\(\s*$",
     re.IGNORECASE,
 )
 _ORG_S_PERSON = re.compile(rf"^\s*['’]s?\s+(?:{_WORD}\s+){{0,4}}$")  # tail (ORG) first
@@ -186,7 +185,10 @@ def _path_decision(
             return None
         if lemmas & EMPLOYMENT:
             return 0.8, "path:employment"
-        if not verbs and preps <= NOMINAL_PREPS and edges <= 4:
+        # A noun phrase linking them says how: "of", "at" ... or a possessive ("Acme's");
+        # bare apposition or compounds are lists of names as often ("Bruix, Marco Bianchi").
+        linked = bool(preps & NOMINAL_PREPS) or any(parse[i].dep == "poss" for i in path)
+        if not verbs and linked and preps <= NOMINAL_PREPS and edges <= 4:
             return (0.75 if edges <= 3 else 0.6), "path:nominal"
         return None
     # A cue counts near both ends: far from one it belongs to another clause ("praised in a
@@ -234,7 +236,8 @@ def _surface_decision(sentence: Sentence, head: Mention, tail: Mention, label: s
     if len(gap) > 80:
         return 0.0
     if label == "person_org":
-        if head_first and _PERSON_OF_ORG.match(gap):
+        full_name = len(head.entity.text.split()) > 1  # "Hexachlorobenzene (HCB)" is none
+        if head_first and full_name and _PERSON_OF_ORG.match(gap):
             return 0.7
         if not head_first and (_ORG_S_PERSON.match(gap) or _ORG_BY_PERSON.match(gap)):
             return 0.7

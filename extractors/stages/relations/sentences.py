@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from extractors.document import Entity
+from extractors.stages.entities.normalise import MONTH_PATTERN
 from extractors.stages.entities.text import PageText
 
 
@@ -26,6 +27,9 @@ _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 _DURATION = re.compile(
     r"(?i)\b(?:days?|weeks?|months?|years?|hours?|quarters?|decades?|today|tomorrow|yesterday)\b"
 )
+_MONTH = re.compile(rf"(?i)\b(?:{MONTH_PATTERN})")
+_DAY = re.compile(r"(?<!\d)(?:[12]\d|3[01]|0?[1-9])(?!\d)")
+_NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 _LAST_WORD = re.compile(r"(?<![A-Za-z.])([A-Za-z][A-Za-z.]*)\.[\"')\]]?$")
 ABBREVIATIONS = word_set(
     """
@@ -58,18 +62,51 @@ NOT_PARTIES = word_set(
 )
 
 
+NAME_PARTICLES = word_set("van von de der den da di du la le al el bin binti ibn dos das del")
+MAX_NAME_WORDS = 5
+MAX_ORG_WORDS = 8
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+
+def looks_like_name(text: str) -> bool:
+    """What the small model calls a person but no name is written like: lower case
+    ("mauris eu"), digits ("Grant 2012R1"), one short or all-caps word ("GM", "Tel")."""
+    words = text.replace(",", " ").split()
+    if len(words) > MAX_NAME_WORDS or any(ch.isdigit() for ch in text):
+        return False
+    if len(words) == 1:  # a surname, or a first name whose surname wrapped to the next line
+        return len(words[0]) >= 4 and words[0][0].isupper() and not words[0].isupper()
+    return all(w[0].isupper() or w.lower() in NAME_PARTICLES for w in words if w[0].isalpha())
+
+
+FIELD_LABELS = word_set("no nr tel fax ref date")
+
+
 def relation_label(entity: Entity) -> str:
-    """The label relations read: an entity's own, except a PERSON named like a company, an
-    ORG that is only a legal form, a title or a currency ("OTHER"), and a DATE with no
-    calendar date ("last year", "thirty days": "DURATION")."""
+    """The label relations read: an entity's own, except a PERSON named like a company
+    ("ORG"), a PERSON not written like a name and an ORG that is only a legal form, a title or
+    a currency ("OTHER"), and a DATE that names no day ("2019", "thirty days": "PERIOD")."""
     words = entity.text.lower().replace(".", " ").replace(",", " ").split()
     if entity.label == "PERSON" and words and words[-1] in LEGAL_FORMS:
         return "ORG"
+    if entity.label == "PERSON" and not looks_like_name(entity.text):
+        return "OTHER"
+    if entity.label == "ORG" and (len(words) > MAX_ORG_WORDS or not _LETTERS.search(entity.text)):
+        return "OTHER"
     if entity.label == "ORG" and all(w in LEGAL_FORMS or w in NOT_PARTIES for w in words):
         return "OTHER"
-    if entity.label == "DATE" and not entity.value and _DURATION.search(entity.text):
-        return "DURATION"
+    if entity.label == "ORG" and words and words[-1] in FIELD_LABELS:
+        return "OTHER"  # "ROC No", "Customer Tel": a form's label read as a name
+    if entity.label == "DATE" and not entity.value and not _calendar(entity.text):
+        return "PERIOD"
     return entity.label
+
+
+def _calendar(text: str) -> bool:
+    """A day of a month ("March 3", "3/4/2023"), not a year or a span ("2019", "30 days")."""
+    if _DURATION.search(text):
+        return False
+    return bool(_NUMERIC_DATE.search(text) or (_MONTH.search(text) and _DAY.search(text)))
 
 
 @dataclass(frozen=True)
@@ -77,10 +114,7 @@ class Mention:
     entity: Entity
     start: int  # character offsets into the sentence text
     end: int
-
-    @property
-    def label(self) -> str:
-        return relation_label(self.entity)
+    label: str  # relation_label(entity)
 
 
 @dataclass
@@ -152,6 +186,7 @@ def entity_spans(pt: PageText, entities: Iterable[Entity]) -> list[tuple[int, in
 def page_sentences(pt: PageText, entities: Sequence[Entity]) -> list[Sentence]:
     """The page's sentences that hold at least one of `entities` (those on this page)."""
     spans = entity_spans(pt, (e for e in entities if e.page == pt.page))
+    labels = {entity.id: relation_label(entity) for _, _, entity in spans}
     out: list[Sentence] = []
     k = 0
     for b, (block_start, block_end) in enumerate(pt.blocks):
@@ -163,7 +198,7 @@ def page_sentences(pt: PageText, entities: Sequence[Entity]) -> list[Sentence]:
             while j < len(spans) and spans[j][0] < end:
                 s, e, entity = spans[j]
                 if e <= end:
-                    mentions.append(Mention(entity, s - start, e - start))
+                    mentions.append(Mention(entity, s - start, e - start, labels[entity.id]))
                 j += 1
             if mentions:
                 text = pt.text[start:end].replace("\n", " ")
