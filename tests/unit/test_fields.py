@@ -379,3 +379,14 @@ def test_scan_rows_hands_matches_back_per_row() -> None:
         [],
         [],
     ]
+
+
+def test_a_sender_line_gives_the_name_without_the_address() -> None:
+    rows: list[str | tuple[str, str]] = [
+        "Müller & Söhne GmbH · Hauptstraße 5 · 10115 Berlin",
+        "Kunde AG",
+        "Rechnung",
+        ("Rechnungsbetrag", "1.234,56 €"),
+    ]
+    got = values(document_of(page_of(rows), doc_type="invoice"))
+    assert got["vendor_name"] == "Müller & Söhne GmbH"

@@ -154,13 +154,25 @@ def find_vendor(
     score, n = best
     first, last = _name_rows(rows, n)
     name = " ".join(r.text.strip() for r in rows[first : last + 1])
-    name = _TRAILING_NUMBER.sub("", _FROM.sub("", name)).strip(" ,-:")
+    name = _TRAILING_NUMBER.sub("", _FROM.sub("", _sender_name(name))).strip(" ,-:")
     return Vendor(
         rows[first : last + 1],
         name,
         min(0.95, max(0.3, score)),
         tuple(_address_rows(rows, last, customer, phone_words or set())),
     )
+
+
+_SENDER_SEPARATOR = re.compile(r"\s+[·•|∙]\s+|\s+-\s+(?=\S)")
+
+
+def _sender_name(text: str) -> str:
+    """The name in a sender line ("Müller GmbH · Hauptstraße 5 · 10115 Berlin"): the part with
+    a legal form, else the first part."""
+    parts = [p.strip() for p in _SENDER_SEPARATOR.split(text) if p.strip()]
+    if len(parts) < 2:
+        return text
+    return next((p for p in parts if _LEGAL_FORM.search(p)), parts[0])
 
 
 def _continues(upper: Row, lower: Row) -> bool:
