@@ -37,6 +37,7 @@ from typing import Any
 
 from extractors.document import Document
 from extractors.geometry import Box, as_box, iou
+from pipelines.evaluation.counts import Counts
 from pipelines.evaluation.evaluate import dataset_items
 from pipelines.execution.config import PipelineConfig, StageSpec, load_profile
 
@@ -71,31 +72,6 @@ class Predicted:
 
     entities: dict[str, Item]
     links: list[tuple[str, str]]
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    predicted: int = 0
-    truth: int = 0
-
-    def add(self, other: Counts) -> None:
-        self.tp += other.tp
-        self.predicted += other.predicted
-        self.truth += other.truth
-
-    @property
-    def precision(self) -> float:
-        return self.tp / self.predicted if self.predicted else (1.0 if not self.truth else 0.0)
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.truth if self.truth else (1.0 if not self.predicted else 0.0)
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 @dataclass

@@ -38,15 +38,19 @@ class Segment:
     after_colon: bool = False  # it follows "Label:" on its OCR line
     label: str = ""  # KEY, VALUE, HEADER or "" (unlabelled)
     score: float = 0.0  # confidence of the label
-    _cache: tuple[int, Box, float, str] | None = field(default=None, repr=False, compare=False)
+    _cache: tuple[int, Box, float, str, bool] | None = field(
+        default=None, repr=False, compare=False
+    )
 
-    def _measure(self) -> tuple[int, Box, float, str]:
+    def _measure(self) -> tuple[int, Box, float, str, bool]:
         # Box, height and text are read many times by the neighbour search; words only ever
         # grow (a wrapped line joins), so the word count tells whether they are still right.
         if self._cache is None or self._cache[0] != len(self.words):
             box = union([as_box(w.bbox) for w in self.words])
             height = statistics.median(w.bbox[3] - w.bbox[1] for w in self.words)
-            self._cache = (len(self.words), box, height, " ".join(w.text for w in self.words))
+            text = " ".join(w.text for w in self.words)
+            mark = len(self.words) == 1 and is_check_mark(text)
+            self._cache = (len(self.words), box, height, text, mark)
         return self._cache
 
     @property
@@ -64,7 +68,7 @@ class Segment:
 
     @property
     def is_checkbox(self) -> bool:
-        return len(self.words) == 1 and is_check_mark(self.words[0].text)
+        return self._measure()[4]
 
 
 def is_check_mark(text: str) -> bool:
