@@ -316,9 +316,8 @@ def find_fields(document: Document, source: str) -> list[DocField]:
         if c is not None:
             fields.append(_field(c, source))
     first_page = [r for r in finder.rows if r.page == 0]
-    org_words = {w for e in document.entities if e.label == "ORG" for w in e.word_ids}
     phone_words = {w for e in document.entities if e.label == "PHONE" for w in e.word_ids}
-    vendor = find_vendor(first_page, org_words, phone_words)
+    vendor = find_vendor(first_page, phone_words)
     if vendor is not None:
         fields.insert(
             0,

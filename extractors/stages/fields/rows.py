@@ -124,13 +124,22 @@ def sub_row(row: Row, first: int, last: int) -> Row:
     )
 
 
+def _char_width(word: Word) -> float:
+    return (word.bbox[2] - word.bbox[0]) / max(1, len(word.text))
+
+
 def split_row(row: Row, gap: float = COLUMN_GAP) -> list[Row]:
     """A row cut at wide gaps into the parts that sit in different columns ("Northwind Ltd"
-    on the left, "INVOICE" on the right)."""
+    on the left, "INVOICE" on the right). A gap is wide past `gap` of the page width and past
+    four characters of the words beside it (large type spaces its words widely)."""
+    words = row.words
     cuts = [
-        k for k in range(1, len(row.words)) if row.words[k].bbox[0] - row.words[k - 1].bbox[2] > gap
+        k
+        for k in range(1, len(words))
+        if words[k].bbox[0] - words[k - 1].bbox[2]
+        > max(gap, 4 * max(_char_width(words[k]), _char_width(words[k - 1])))
     ]
-    bounds = [0, *cuts, len(row.words)]
+    bounds = [0, *cuts, len(words)]
     return [sub_row(row, a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 

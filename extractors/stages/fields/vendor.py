@@ -108,7 +108,7 @@ def _customer_rows(rows: Sequence[Row]) -> set[int]:
     return out
 
 
-def name_score(row: Row, position: int, typical_height: float, org_words: set[str]) -> float:
+def name_score(row: Row, position: int, typical_height: float) -> float:
     text = _TRAILING_NUMBER.sub("", row.text.strip())
     letters = _letters(text)
     if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
@@ -116,8 +116,6 @@ def name_score(row: Row, position: int, typical_height: float, org_words: set[st
     score = 0.4
     if _LEGAL_FORM.search(text):
         score += 0.35
-    if any(w.id in org_words for w in row.words):
-        score += 0.15
     if _NOT_A_NAME.search(text):
         score -= 0.35
     if _ADDRESS_CUE.search(text):
@@ -127,9 +125,7 @@ def name_score(row: Row, position: int, typical_height: float, org_words: set[st
     return score - 0.03 * position
 
 
-def find_vendor(
-    rows: Sequence[Row], org_words: set[str], phone_words: set[str] | None = None
-) -> Vendor | None:
+def find_vendor(rows: Sequence[Row], phone_words: set[str] | None = None) -> Vendor | None:
     """The vendor's name row and address rows among the first rows of the first page."""
     rows = [
         dataclasses.replace(part, number=n)
@@ -144,9 +140,7 @@ def find_vendor(
         if row.number in customer:
             continue
         m = _FROM.match(row.text)
-        score = name_score(row, n, typical, org_words) + (
-            0.3 if m and len(row.text) > m.end() else 0
-        )
+        score = name_score(row, n, typical) + (0.3 if m and len(row.text) > m.end() else 0)
         if best is None or score > best[0]:
             best = (score, n)
     if best is None or best[0] <= 0.2:
@@ -206,8 +200,15 @@ def _name_rows(rows: Sequence[Row], n: int) -> tuple[int, int]:
 
 
 def _close(upper: Row, lower: Row) -> bool:
-    return lower.top - upper.bottom <= 0.8 * max(upper.height, lower.height) and not (
-        _ADDRESS_CUE.search(upper.text) or _NOT_A_NAME.search(upper.text)
+    """Whether `upper` may begin the name `lower` ends: close above it and itself name-like
+    (not a code such as a store number, an address or a title)."""
+    text = upper.text.replace(" ", "")
+    letters = _letters(text)
+    return (
+        lower.top - upper.bottom <= 0.8 * max(upper.height, lower.height)
+        and letters >= 4
+        and letters >= 0.7 * len(text)
+        and not (_ADDRESS_CUE.search(upper.text) or _NOT_A_NAME.search(upper.text))
     )
 
 
