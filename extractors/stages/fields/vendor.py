@@ -157,6 +157,7 @@ def find_vendor(rows: Sequence[Row], phone_words: set[str] | None = None) -> Ven
     )
 
 
+_LONG_NUMBER = re.compile(r"\d{9,}")
 _SENDER_SEPARATOR = re.compile(r"\s+[·•|∙]\s+|\s+-\s+(?=\S)")
 
 
@@ -232,7 +233,10 @@ def _address_rows(
         if gap > 2.0 * max(previous.height, row.height):
             break
         text = row.text.strip()
-        registration = _REGISTRATION.match(text)
+        # a company or tax number row, also where OCR garbled its label ("GST Reg. 1o.: 0001...")
+        registration = _REGISTRATION.match(text) or (
+            _LONG_NUMBER.search(text) is not None and _letters(text) <= 12
+        )
         if _ADDRESS_STOP.search(text) and not (registration and not out):
             break
         if not out and (
