@@ -14,39 +14,42 @@ import re
 from dataclasses import dataclass
 
 _O = "[o0a]"  # OCR reads O as 0 in capitals, and as a in small print ("Tatal")
+_TOTAL = f"t{_O}ta[l1i]"  # and l as 1 or i ("Totai")
 
 # field -> (pattern, strength); patterns are matched case-insensitively on row text.
 _LABELS: dict[str, list[tuple[str, float]]] = {
     "total": [
         (
-            rf"grand\s*t{_O}tal|t{_O}tal\s+(?:amount\s+)?(?:due|payable|to\s+pay)|"
+            rf"grand\s*{_TOTAL}|{_TOTAL}\s+(?:amount\s+)?(?:due|payable|to\s+pay)|"
             rf"amount\s+(?:due|payable|to\s+pay)|balance\s+due|net\s+payable|"
-            rf"t{_O}tal\s+(?:sales\s+|amount\s+)?\(?inc(?:l(?:usive|uding)?)?[.,]?(?:\s*(?:of\s+)?"
-            rf"(?:[\d.,%@]+\s*)?(?:gst|vat|sst|tax)(?:\s*@?\s*\d+(?:\.\d+)?\s*%)?\)?)?|rounded\s+t{_O}tal|t{_O}tal\s+rounded|"
-            rf"t{_O}tal\s+after\s+(?:rounding|adj(?:ustment)?|discount)|"
+            rf"{_TOTAL}\s+(?:sales\s+|amount\s+)?\(?inc(?:l(?:usive|uding)?)?[.,]?(?:\s*(?:of\s+)?"
+            rf"(?:[\d.,%@]+\s*)?(?:gst|vat|sst|tax)(?:\s*@?\s*\d+(?:\.\d+)?\s*%)?\)?)?|rounded\s+{_TOTAL}|{_TOTAL}\s+rounded|"
+            rf"{_TOTAL}\s+after\s+(?:rounding|adj(?:ustment)?|discount)|"
             rf"(?:totaal\s+)?te\s+betalen|totaalbedrag|totaal\s+incl\.?(?:\s+btw)?|"
-            rf"montant\s+(?:total\s+)?t\.?t\.?c\.?|t{_O}tal\s+t\.?t\.?c\.?|net\s+[àa]\s+payer|"
-            rf"(?:t{_O}tal|montant)\s+[àa]\s+payer|rechnungsbetrag|gesamtbetrag|endbetrag|"
+            rf"montant\s+(?:total\s+)?t\.?t\.?c\.?|{_TOTAL}\s+t\.?t\.?c\.?|net\s+[àa]\s+payer|"
+            rf"(?:{_TOTAL}|montant)\s+[àa]\s+payer|rechnungsbetrag|gesamtbetrag|endbetrag|"
             rf"zahlbetrag|zu\s+zahlen(?:der\s+betrag)?|gesamtsumme|bruttobetrag|"
             rf"summe\s+brutto|invoice\s+total|total\s+invoice\s+(?:amount|value)",
             1.0,
         ),
-        (rf"nett?\s+t{_O}tal|t{_O}tal\s+amount|t{_O}tal\s+\(?rm\)?|t{_O}tal\s+value", 0.8),
-        (rf"t{_O}tal|totaal|summe|gesamt|montant\s+total|totale|amount|bedrag|montant", 0.6),
+        (rf"nett?\s+{_TOTAL}|{_TOTAL}\s+amount|{_TOTAL}\s+\(?rm\)?|{_TOTAL}\s+value", 0.8),
+        (rf"{_TOTAL}|totaal|summe|gesamt|montant\s+total|totale", 0.6),
+        # also column heads of item tables: weaker than a total
+        (r"amount|bedrag|montant|betrag", 0.5),
     ],
     "subtotal": [
         (
-            rf"sub\s*-?\s*t{_O}tal|subtotaal|sous[\s-]*total|zwischensumme|"
-            rf"t{_O}tal\s+(?:sales\s+)?\(?excl(?:\.|usive|uding)?\s*(?:of\s+)?(?:gst|vat|sst|tax)?\)?|"
-            rf"t{_O}tal\s+before\s+(?:tax|gst|vat)|totaal\s+excl\.?(?:\s+btw)?|"
-            rf"(?:t{_O}tal|montant)\s+h\.?t\.?|total\s+hors\s+tax(?:e|es)|nettobetrag|"
+            rf"sub\s*-?\s*{_TOTAL}|subtotaal|sous[\s-]*total|zwischensumme|"
+            rf"{_TOTAL}\s+(?:sales\s+)?\(?excl(?:\.|usive|uding)?\s*(?:of\s+)?(?:gst|vat|sst|tax)?\)?|"
+            rf"{_TOTAL}\s+before\s+(?:tax|gst|vat)|totaal\s+excl\.?(?:\s+btw)?|"
+            rf"(?:{_TOTAL}|montant)\s+h\.?t\.?|total\s+hors\s+tax(?:e|es)|nettobetrag|"
             rf"summe\s+netto|netto(?:summe)?|taxable\s+(?:value|amount)|net\s+amount",
             0.9,
         ),
     ],
     "tax": [
         (
-            r"t[o0]tal\s+(?:gst|vat|sst|tax)|(?:gst|vat|sst|tax)\s+(?:amount|total)|"
+            rf"{_TOTAL}\s*(?:gst|vat|sst|tax)|(?:gst|vat|sst|tax)\s+(?:amount|total)|"
             r"(?:service\s+)?tax|vat|gst|sst|btw|mwst|ust|tva|i?gst|cgst|sgst|utgst|"
             r"umsatzsteuer|mehrwertsteuer|montant\s+tva|totaal\s+btw",
             0.8,
@@ -84,11 +87,12 @@ _LABELS: dict[str, list[tuple[str, float]]] = {
     # Lines that look like a total's but are not one: they only keep a weaker label off.
     "ignore": [
         (
-            rf"t{_O}tal\s+(?:qty|quantity|items?|units?|pcs|discount|savings?|saved|weight|"
+            rf"{_TOTAL}\s+(?:qty|quantity|items?|units?|pcs|discount|savings?|saved|weight|"
             rf"number|tendered|paid|cash|points?|no\.?|count)|(?:cash|change|tender(?:ed)?|"
             rf"rounding(?:\s+adj(?:ustment)?)?|discount|deposit|paid|payment|card|visa|"
             rf"mastercard|credit|debit)|amount\s+(?:paid|tendered|in\s+words)|"
-            rf"t{_O}tal\s+(?:gst|vat|sst|tax)\s+(?:\d+\s*%|summary)|summary|rate",
+            rf"(?:paid|tendered|received)\s+amount|"
+            rf"{_TOTAL}\s+(?:gst|vat|sst|tax)\s+(?:\d+\s*%|summary)|summary|rate",
             0.95,
         ),
     ],
