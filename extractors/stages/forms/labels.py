@@ -162,6 +162,6 @@ def _is_header(s: Segment, i: int, segs: Sequence[Segment], nb: Neighbours, body
     if left is not None and segs[left].label == KEY:
         return False
     big = s.height > 1.25 * body
-    caps = _caps_share(s.text) > 0.8 and sum(len(w.text) for w in s.words) >= 4
+    caps = _caps_share(s.text) > 0.8 and sum(len(w.text) for w in s.words) >= 4 and n_words >= 2
     alone = nb.right[i] is None and left is None
     return (big or caps) and alone

@@ -17,6 +17,12 @@ from extractors.stages.forms.segments import Segment
 MAX_STACK_GAP = 2.5
 
 
+def _under(key: Segment, value: Segment) -> bool:
+    """A value under its key starts below the key's text, not off to one side of it."""
+    k, v = key.box, value.box
+    return k[0] - 2 * key.height <= v[0] <= k[2]
+
+
 def link_values(segs: Sequence[Segment], nb: Neighbours) -> list[tuple[int, int]]:
     """(key index, value index) pairs."""
     links: dict[int, int] = {}  # value -> key
@@ -42,7 +48,7 @@ def link_values(segs: Sequence[Segment], nb: Neighbours) -> list[tuple[int, int]
             continue
         while True:
             b = nb.below[last]
-            if b is None or segs[b].label != VALUE or b in links:
+            if b is None or segs[b].label != VALUE or b in links or not _under(s, segs[b]):
                 break
             gap = segs[b].box[1] - segs[last].box[3]
             if last != i and gap > MAX_STACK_GAP * segs[b].height:
