@@ -125,3 +125,29 @@ def test_check_marks_become_checkboxes_linked_to_their_label() -> None:
     assert [(b.text, b.value) for b in boxes] == [("☑", "true"), ("☐", "false")]
     assert _links(document, "checkbox_label") == {("☑", "Yes"), ("☐", "No")}
     assert {"Yes", "No"} <= set(_by_text(document, "KEY"))
+
+
+def test_a_value_ending_a_label_line_is_cut_off_but_dates_stay_whole() -> None:
+    page = form_page([("Date Received 6/21/93", 0.1, 0.1), ("Due June 21, 1993", 0.1, 0.2)])
+    assert [s.text for s in segments(page)] == ["Date Received", "6/21/93", "Due June 21, 1993"]
+
+
+def test_a_form_typed_other_is_read_from_its_own_cues() -> None:
+    document = form_document(APPLICATION, doc_type="other")
+    FormKvStage()(document)
+    assert ("Name:", "Jane Doe") in _links(document)
+
+
+def test_a_row_label_keeps_the_values_of_every_column() -> None:
+    runs = [
+        ("Name:", 0.1, 0.05),
+        ("Score:", 0.1, 0.1),
+        ("Total:", 0.1, 0.15),
+        ("Date:", 0.1, 0.2),
+        ("Tar yield", 0.1, 0.3),
+        ("3.47", 0.4, 0.3),
+        ("4.00", 0.6, 0.3),
+    ]
+    document = form_document(runs)
+    FormKvStage()(document)
+    assert {("Tar yield", "3.47"), ("Tar yield", "4.00")} <= _links(document)

@@ -4,9 +4,10 @@ Only documents that read as forms are touched: `classify.doctype` said "form"; o
 not one whose labels belong to other stages (receipts, invoices) and a page carries form cues
 of its own (many labels ending in a colon, check boxes), or "form" is a close runner-up in the
 type's probabilities on a page that is neither prose nor a table (scanned forms made of boxes
-and columns have few colons). Check marks on the page (from
-`forms.checkbox` or read by the OCR) become CHECKBOX entities linked to the text beside them
-(`checkbox_label`). Words another form stage already took (AcroForm labels) are left alone.
+and columns have few colons). Check marks on the page (from `forms.checkbox` or read by the
+OCR) become CHECKBOX entities linked to the text beside them (`checkbox_label`). Words another
+form stage already took (AcroForm labels) are left alone. Entity ids are `k<n>`, relation ids
+`kv<n>`, never one the document already uses.
 """
 
 from __future__ import annotations

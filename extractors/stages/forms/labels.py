@@ -2,11 +2,18 @@
 
 Rules over text cues and the neighbours of each segment, in passes from the surest cue out:
 1. a trailing colon or question mark makes a KEY;
-2. short, standalone lines in capitals or in larger type are HEADERs;
-3. what lies right of a KEY on its row, or under a KEY that has nothing right of it, is a VALUE;
-4. of two segments on one row still unlabelled, the left one reads as the KEY when it is short
-   text and the right one as its VALUE; numbers, dates and amounts alone are VALUEs.
+2. short lines alone on their row, in capitals (two words or more) or in larger type, are
+   HEADERs;
+3. what lies right of a KEY on its row, or under a KEY that has nothing right of it, is a VALUE,
+   unless it is made of field words ("Approved By" right of "Prepared By:" is another label);
+4. then, left to right: numbers, dates and amounts are VALUEs; short text made mostly of field
+   words, or in capitals, or with something right of it, is a KEY; lower-case text right of a
+   KEY is its VALUE.
 Everything else stays unlabelled (instructions, printed notes: FUNSD's "other").
+
+Measured on FUNSD with Folio's OCR (see pipelines/evaluation/evaluate_forms.py): a softmax
+regression over the same cues, trained on FUNSD train, labels dev no better than these rules,
+so the rules stay (and no weights trained on FUNSD ship).
 """
 
 from __future__ import annotations
