@@ -123,7 +123,7 @@ def entity_corrections(
             target_id=str(row["entity_id"]),
             page_index=_int_or_none(row.get("page_index")),
             action=action,  # type: ignore[arg-type]
-            old_value={"label": row["label"], "text": row["text"]},
+            old_value={"label": row["label"], "text": row["text"], "value": row.get("value")},
             new_value=new_value,
             reviewer=context.reviewer,
             stage_version=stage_version(document, row.get("source")),
@@ -137,12 +137,40 @@ def entity_corrections(
         row = rows.iloc[index]
         label = str(changes.get("label", row["label"]))
         text = str(changes.get("text", row["text"]))
-        if label != row["label"] or text != row["text"]:
-            corrections.append(correction(row, "relabel", {"label": label, "text": text}))
+        new = {"label": label, "text": text}
+        if "value" in changes and changes["value"] != row.get("value"):
+            new["value"] = _entity_value(changes["value"])
+        if label != row["label"] or text != row["text"] or "value" in new:
+            corrections.append(correction(row, "relabel", new))
     for position in delta.get("deleted_rows") or []:
         if int(position) < len(rows):
             corrections.append(correction(rows.iloc[int(position)], "delete", None))
     return corrections
+
+
+def checkbox_corrections(
+    rows: pd.DataFrame,
+    delta: dict[str, Any] | None,
+    context: Context,
+    document: Document | None = None,
+) -> list[Correction]:
+    """Ticks and unticks from the check boxes grid (its `checked` column) as value corrections
+    of the CHECKBOX entities."""
+    if not delta:
+        return []
+    edited = {
+        position: {"value": changes["checked"]}
+        for position, changes in (delta.get("edited_rows") or {}).items()
+        if "checked" in changes
+    }
+    return entity_corrections(rows, {"edited_rows": edited}, context, document)
+
+
+def _entity_value(value: Any) -> str:
+    """A grid value as the entity's value: a ticked box is "true", an empty one "false"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _int_or_none(value: Any) -> int | None:

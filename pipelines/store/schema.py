@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.store.corrections import MIGRATION_2
+from pipelines.store.entity_views import MIGRATION_7
 
 BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
 
@@ -463,6 +464,7 @@ MIGRATIONS: list[str] = [
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

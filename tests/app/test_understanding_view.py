@@ -23,6 +23,7 @@ from extractors.document import (
     Word,
     document_id_for,
 )
+from pipelines.store.database import query
 from pipelines.store.loader import load_staged
 from pipelines.store.staging import stage_bundle
 from pipelines.store.workspace import WORKSPACE_ENV, Workspace
@@ -57,6 +58,14 @@ def _document() -> Document:
         entities=[
             Entity(
                 id="k0", label="KEY", text="Total:", page=0, bbox=words[0].bbox, word_ids=["p0-w0"]
+            ),
+            Entity(
+                id="c0",
+                label="CHECKBOX",
+                text="[ ]",
+                value="false",
+                page=0,
+                bbox=[0.05, 0.1, 0.08, 0.15],
             ),
             Entity(
                 id="k1", label="VALUE", text="12.50", page=0, bbox=words[1].bbox, word_ids=["p0-w1"]
@@ -153,3 +162,21 @@ def test_links_join_the_centres_of_both_ends_on_their_page() -> None:
     (link,) = page_links(0, relations, entities)
     assert (link.x0, link.y0, link.x1, link.y1) == pytest.approx((0.2, 0.15, 0.7, 0.15))
     assert link.label == "key_value: a → b"
+
+
+def test_ticking_a_check_box_corrects_its_value(understood: Workspace) -> None:
+    at = open_page(AppTest.from_file(APP, default_timeout=30), "views/review.py", doc_id=DOC_ID)
+    grid = next(df.value for df in at.dataframe if "checked" in df.value.columns)
+    assert grid["checked"].tolist() == [False]
+    at.session_state["ed_checkboxes_0"] = {
+        "edited_rows": {0: {"checked": True}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    rows = query(
+        understood,
+        "SELECT entity_id, value, corrected FROM reviewed_entities WHERE label = 'CHECKBOX'",
+    ).to_pylist()
+    assert rows == [{"entity_id": "c0", "value": "true", "corrected": True}]

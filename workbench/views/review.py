@@ -16,7 +16,13 @@ from workbench.overlay import (
     review_order,
 )
 from workbench.page_view import page_view
-from workbench.review import Context, corrections_from_delta, element_rows, entity_corrections
+from workbench.review import (
+    Context,
+    checkbox_corrections,
+    corrections_from_delta,
+    element_rows,
+    entity_corrections,
+)
 from workbench.tables_tab import render_tables
 
 ENTITY_LABELS = [
@@ -378,6 +384,25 @@ with right:
         grids.append(entity_corrections(entities, st.session_state.get(key), context, document))
         if entities.empty:
             st.caption("No entities yet: select a word and press **E** to add one.")
+        boxes_ = entities[entities["label"] == "CHECKBOX"].reset_index(drop=True)
+        if not boxes_.empty:
+            st.caption("Check boxes: tick or untick to correct what the page shows.")
+            boxes_ = boxes_.assign(checked=boxes_["value"].eq("true"), label_text=boxes_["text"])
+            key = f"ed_checkboxes_{version}"
+            st.data_editor(
+                boxes_,
+                key=key,
+                hide_index=True,
+                width="stretch",
+                disabled=locked(["label_text", "page_index", "confidence", "corrected"]),
+                column_order=["checked", "label_text", "page_index", "confidence", "corrected"],
+                column_config={
+                    "checked": st.column_config.CheckboxColumn("checked"),
+                    "label_text": "check box",
+                    "confidence": st.column_config.NumberColumn(format="%.2f"),
+                },
+            )
+            grids.append(checkbox_corrections(boxes_, st.session_state.get(key), context, document))
     with tab_fields:
         key = f"ed_fields_{version}"
         field_rows = fields.assign(id=fields["field_id"])  # two fields of one name stay apart
