@@ -145,6 +145,8 @@ def _continues(upper: Segment, lower: Segment, page_width_share: float) -> bool:
     inside = a[0] - h < b[0] and b[2] < a[2] + h
     if lower.text.endswith(":"):
         return False
+    if _starts_anew(upper.text, lower.text):
+        return False
     # A long value after its key on the line ("Remarks: the current ...") wraps back to the
     # left margin.
     hanging = upper.after_colon and len(upper.words) >= 5 and b[0] < a[0] and b[2] > a[0] + 2 * h
@@ -153,6 +155,14 @@ def _continues(upper: Segment, lower: Segment, page_width_share: float) -> bool:
     wide = (a[2] - a[0]) > page_width_share or len(upper.words) >= WRAP_WORDS
     full = a[2] >= b[2] - 2 * h
     return wide and full and (aligned or inside or hanging)
+
+
+def _starts_anew(upper: str, lower: str) -> bool:
+    """The lower line begins a new item: a capital after a line that ended a phrase (a name,
+    a closing bracket, a full stop) rather than one broken mid-phrase ("... to be", "... and,")."""
+    last = upper.split()[-1] if upper.split() else ""
+    broken = upper.endswith((",", "-", "&", "/")) or (last.isalpha() and last.islower())
+    return lower[:1].isupper() and not broken
 
 
 def segments(page: Page, wrap_width: float = 0.3) -> list[Segment]:
