@@ -156,8 +156,8 @@ def test_a_row_label_keeps_the_values_of_every_column() -> None:
 def test_stacked_labels_of_a_table_are_not_one_wrapped_line() -> None:
     page = form_page(
         [
-            ("Filter Plug Pressure Drop (unencapsulated) in mm", 0.1, 0.1),
-            ("Filter Plug Pressure Drop (encapsulated) in mm", 0.1, 0.118),
+            ("Filter Plug Pressure Drop in mm (unencapsulated)", 0.1, 0.1),
+            ("Filter Plug Pressure Drop in mm (encapsulated)", 0.1, 0.118),
         ]
     )
     assert len(segments(page)) == 2
