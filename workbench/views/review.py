@@ -23,6 +23,7 @@ from workbench.review import (
     element_rows,
     entity_corrections,
 )
+from workbench.table_review import reviewed_tables
 from workbench.tables_tab import render_tables
 
 ENTITY_LABELS = [
@@ -206,8 +207,10 @@ with left:
     else:
         url, width, height = image_data_url(blank_page(page))
         st.caption("The stored file is gone; boxes are drawn on a blank page.")
+    # cells drawn as the reviewer laid them out (merged and split cells included)
+    shown = page.model_copy(update={"tables": reviewed_tables(document, page_index, fixes)})
     boxes = page_boxes(
-        page, layers or [], texts, deleted, entities.to_dict("records"), fields.to_dict("records")
+        shown, layers or [], texts, deleted, entities.to_dict("records"), fields.to_dict("records")
     )
     page_view(
         url,
