@@ -289,7 +289,9 @@ def evaluate(
 ) -> None:
     """Every metric a dataset's ground truth supports, from one pipeline run per split: OCR
     page CER (SROIE, FUNSD), receipt fields (SROIE keys: exact match, micro F1), form
-    labelling and key-value linking F1 (FUNSD)."""
+    labelling and key-value linking F1 (FUNSD); table datasets (ICDAR 2013, camelot,
+    pdfplumber, PubTabNet) and layout datasets (PubLayNet, DocBank) as evaluate-tables and
+    evaluate-layout do."""
     from statistics import fmean, median
 
     from pipelines.evaluation.evaluate import evaluate_rapidocr_baseline, write_scores_csv
@@ -301,7 +303,8 @@ def evaluate(
     for name in splits:
         if not (dataset / name / "index.jsonl").is_file():
             _fail(f"{dataset / name} has no index.jsonl")
-    for name in splits:
+    routed = _evaluate_elsewhere(dataset, profile, splits, limit, baseline)
+    for name in [] if routed else splits:
         result = evaluate_split(dataset / name, load_profile(profile), workers, limit)
         scores = result.ocr
         if csv_out and scores:
@@ -330,6 +333,33 @@ def evaluate(
                 f"median {median(base):.4f}; folio better on {better}/{len(base)} pages, "
                 f"folio / plain {fmean(values) / max(1e-9, fmean(base)):.3f}"
             )
+
+
+def _evaluate_elsewhere(
+    dataset: Path, profile: str, splits: list[str], limit: int | None, baseline: bool
+) -> bool:
+    """Table and layout datasets have their own evaluations: `folio evaluate` runs them too."""
+    from pipelines.evaluation.evaluate_layout import detect_dataset
+    from pipelines.evaluation.table_evaluation import dataset_kind
+
+    for detect, run in (
+        (
+            lambda name: dataset_kind(dataset, name),
+            lambda name: evaluate_tables_command([dataset], profile, name, limit),
+        ),
+        (
+            lambda name: detect_dataset(dataset),
+            lambda name: evaluate_layout_command(dataset, profile, name, limit, baseline),
+        ),
+    ):
+        try:
+            detect(splits[0])
+        except ValueError:
+            continue
+        for name in splits:
+            run(name)
+        return True
+    return False
 
 
 @app.command("evaluate-layout")
