@@ -36,7 +36,7 @@ def _document(*blocks: str) -> Document:
 def _mark(document: Document, label: str, text: str, value: str | None = None, nth: int = 0) -> str:
     """Add an entity over the words spelling `text` (the nth time they occur); its id."""
     words = list(document.pages[0].words())
-    want = text.split()
+    want = [t.strip("().,") for t in text.split()]
     starts = [
         i
         for i in range(len(words))
@@ -274,3 +274,14 @@ def test_bench_helpers_add_the_stage_once_and_count_what_it_finds() -> None:
     bench = bench_stage([doc], repeats=1)
     assert (bench.documents, bench.pages, bench.relations_per_page) == (1, 1, 1.0)
     assert doc.relations == []  # the stage ran on a copy
+
+
+def test_a_signature_is_no_addressee_of_a_memo() -> None:
+    doc = _document("FROM:\nH. L. Williams\nTO:\nGoldfarb Consultants\nRE: Survey")
+    _mark(doc, "PERSON", "H. L. Williams")
+    _mark(doc, "ORG", "Goldfarb Consultants")
+    assert _line_triples(doc) == set()
+    doc = _document("Sincerely,\nH. L. Williams\nDirector\nGoldfarb Consultants")
+    _mark(doc, "PERSON", "H. L. Williams")
+    _mark(doc, "ORG", "Goldfarb Consultants")
+    assert _line_triples(doc) == {("person_org", "H. L. Williams", "Goldfarb Consultants")}

@@ -267,7 +267,7 @@ def test_corpus_is_varied() -> None:
     docs = corpus(documents=3)
     texts = {d.pages[0].text for d, _ in docs}
     assert len(texts) == 3
-    assert sum(len(g) for _, g in docs) >= 3 * 30  # gold relations in every letter
+    assert sum(len(g) for _, g in docs) == 3 * 29  # gold relations of every template, a signature
 
 
 @pytest.mark.slow

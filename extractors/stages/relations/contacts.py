@@ -155,11 +155,21 @@ def _line_of(pt: PageText, mention: LineMention) -> str:
     return pt.text[start : len(pt.text) if end < 0 else end].strip(" ,;")
 
 
+def _previous_line(pt: PageText, mention: LineMention) -> str:
+    bs, _ = pt.blocks[mention.block]
+    start = pt.text.rfind("\n", bs, mention.start)
+    if start < 0:
+        return ""
+    return pt.text[max(bs, pt.text.rfind("\n", bs, start) + 1) : start].strip()
+
+
 def _alone(pt: PageText, mention: LineMention) -> bool:
     """A full name alone on its line (a title before it at most), or an organisation that
     fills most of its line: a signature or letterhead, not two cells of a table or words of a
     heading."""
     text, line = mention.entity.text.strip(" ,"), _line_of(pt, mention)
+    if ":" in line[: max(0, line.find(text))] or _previous_line(pt, mention).endswith(":"):
+        return False  # after a label ("To: Acme Ltd"): a field of a form or a memo
     if mention.label == "PERSON":
         return len(text.split()) > 1 and _TITLE.sub("", line) == text
     return len(text) >= MIN_ORG_SHARE * len(line)

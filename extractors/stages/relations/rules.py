@@ -248,6 +248,8 @@ def _surface_decision(sentence: Sentence, head: Mention, tail: Mention, label: s
 
 def decide(sentence: Sentence, parse: Parse | None) -> list[Found]:
     """The relations of one sentence (its parse may be missing: surface cues only)."""
+    if headline(sentence.text):
+        return []
     out = []
     for head, tail, label in candidate_pairs(sentence):
         by_path = _path_decision(sentence, parse, head, tail, label) if parse else None
@@ -262,4 +264,20 @@ def decide(sentence: Sentence, parse: Parse | None) -> list[Found]:
 
 
 def needs_parse(sentence: Sentence) -> bool:
-    return bool(candidate_pairs(sentence))
+    return not headline(sentence.text) and bool(candidate_pairs(sentence))
+
+
+HEADLINE_SHARE = 0.7
+HEADLINE_WORDS = 5
+_ALPHA_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def headline(text: str) -> bool:
+    """A title or a table header in Title Case ("How do Institutional Settings Shape ..."):
+    the small NER model reads its capitalised words as names, so it relates nothing. Text
+    in capitals (OCR of letterheads) is not a headline here."""
+    words = _ALPHA_WORD.findall(text)
+    if len(words) < HEADLINE_WORDS:
+        return False
+    titled = sum(w[0].isupper() and not w.isupper() for w in words)
+    return titled >= HEADLINE_SHARE * len(words)

@@ -30,6 +30,10 @@ _DURATION = re.compile(
 _MONTH = re.compile(rf"(?i)\b(?:{MONTH_PATTERN})")
 _DAY = re.compile(r"(?<!\d)(?:[12]\d|3[01]|0?[1-9])(?!\d)")
 _NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+_CURRENCY = re.compile(
+    r"[$€£¥₹₩₽]|(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])|(?i:\b(?:rm|rs|dollars?|euros?|pounds?|rupees?|"
+    r"ringgit|yen|francs?|cents?)\b)"
+)
 _LAST_WORD = re.compile(r"(?<![A-Za-z.])([A-Za-z][A-Za-z.]*)\.[\"')\]]?$")
 ABBREVIATIONS = word_set(
     """
@@ -85,14 +89,21 @@ FIELD_LABELS = word_set("no nr tel fax ref date")
 def relation_label(entity: Entity) -> str:
     """The label relations read: an entity's own, except a PERSON named like a company
     ("ORG"), a PERSON not written like a name and an ORG that is only a legal form, a title or
-    a currency ("OTHER"), and a DATE that names no day ("2019", "thirty days": "PERIOD")."""
+    a currency ("OTHER"), a MONEY with no currency written ("NUMBER"), and a DATE that names
+    no day ("2019", "thirty days": "PERIOD")."""
     words = entity.text.lower().replace(".", " ").replace(",", " ").split()
     if entity.label == "PERSON" and words and words[-1] in LEGAL_FORMS:
         return "ORG"
     if entity.label == "PERSON" and not looks_like_name(entity.text):
         return "OTHER"
-    if entity.label == "ORG" and (len(words) > MAX_ORG_WORDS or not _LETTERS.search(entity.text)):
+    if entity.label == "ORG" and (
+        len(words) > MAX_ORG_WORDS
+        or not _LETTERS.search(entity.text)
+        or entity.text.islower()  # "the", "training": no proper name
+    ):
         return "OTHER"
+    if entity.label == "MONEY" and not _CURRENCY.search(entity.text):
+        return "NUMBER"  # "(0.92)" in a table of ratios: no currency written, no amount
     if entity.label == "ORG" and all(w in LEGAL_FORMS or w in NOT_PARTIES for w in words):
         return "OTHER"
     if entity.label == "ORG" and words and words[-1] in FIELD_LABELS:
