@@ -285,3 +285,12 @@ def test_a_signature_is_no_addressee_of_a_memo() -> None:
     _mark(doc, "PERSON", "H. L. Williams")
     _mark(doc, "ORG", "Goldfarb Consultants")
     assert _line_triples(doc) == {("person_org", "H. L. Williams", "Goldfarb Consultants")}
+
+
+def test_a_legal_form_can_end_a_sentence() -> None:
+    text = "The fee is payable by Acme Ltd. Beta Corp. will act as supplier. See Fig. 2 here."
+    assert [text[a:b] for a, b in block_sentences(text)] == [
+        "The fee is payable by Acme Ltd.",
+        "Beta Corp. will act as supplier.",
+        "See Fig. 2 here.",
+    ]

@@ -35,11 +35,12 @@ _CURRENCY = re.compile(
     r"ringgit|yen|francs?|cents?)\b)"
 )
 _LAST_WORD = re.compile(r"(?<![A-Za-z.])([A-Za-z][A-Za-z.]*)\.[\"')\]]?$")
+# Words whose period ends no sentence (they stand before what follows). Legal forms are not
+# among them: "... signed by Acme Ltd. The fee ..." is two sentences.
 ABBREVIATIONS = word_set(
     """
-    mr mrs ms dr prof sr jr st no nr vs etc e.g i.e fig al ltd inc co corp plc llc bv nv
-    ag sa gmbh jan feb mar apr jun jul aug sep sept oct nov dec art sec dept approx u.s
-    u.k
+    mr mrs ms dr prof sr jr st no nr vs e.g i.e fig al jan feb mar apr jun jul aug sep sept
+    oct nov dec art sec dept approx
     """
 )
 SHORT_LINE_WORDS = 5  # a block whose lines average fewer words reads line by line
