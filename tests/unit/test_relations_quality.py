@@ -149,6 +149,31 @@ HELD_OUT: list[Template] = [
     lambda s: (f"The weather on {s.d} delayed the flight of {s.p}.", []),
 ]
 
+# A second held-out set, written after every rule change above and measured once, unchanged.
+HELD_OUT_2: list[Template] = [
+    lambda s: (f"Our thanks go to {s.p} from {s.o} for the review.", [("person_org", s.p, s.o)]),
+    lambda s: (f"{s.p} serves as {s.t} at {s.o}.", [("person_org", s.p, s.o)]),
+    lambda s: (
+        f"In a statement, {s.o} said {s.p} would step down as {s.t}.",
+        [("person_org", s.p, s.o)],
+    ),
+    lambda s: (f"{s.p} and her team at {s.o} delivered the report.", [("person_org", s.p, s.o)]),
+    lambda s: (f"{s.p} applied for a loan from {s.o}.", []),
+    lambda s: (f"{s.p} compared {s.o} with its rivals.", []),
+    lambda s: (f"{s.o} has been fined {s.m} by the regulator.", [("org_amount", s.o, s.m)]),
+    lambda s: (f"The board of {s.o} approved a budget of {s.m}.", [("org_amount", s.o, s.m)]),
+    lambda s: (f"Payment of {s.m} is due from {s.o}.", [("org_amount", s.o, s.m)]),
+    lambda s: (f"{s.o} charges {s.m} per hour.", [("org_amount", s.o, s.m)]),
+    lambda s: (f"{s.o} said the market was worth {s.m} in total.", []),
+    lambda s: (f"Shares of {s.o} rose while gold traded at {s.m}.", []),
+    lambda s: (f"{s.o} shall complete the works by {s.d}.", [("party_date", s.o, s.d)]),
+    lambda s: (f"The agreement with {s.o} commences on {s.d}.", [("party_date", s.o, s.d)]),
+    lambda s: (f"{s.p} dated and signed the letter on {s.d}.", [("party_date", s.p, s.d)]),
+    lambda s: (f"Notice was served by {s.o} on {s.d}.", [("party_date", s.o, s.d)]),
+    lambda s: (f"{s.p} flew to Paris on {s.d}.", []),
+    lambda s: (f"{s.o} was mentioned in a newspaper on {s.d}.", []),
+]
+
 
 def _signature(s: Slots, rng: random.Random) -> tuple[str, list[Gold]]:
     first, last = s.p.lower().split()[:2]
@@ -278,7 +303,8 @@ def test_precision_and_recall_on_generated_letters() -> None:
 
 
 if __name__ == "__main__":
-    for name, templates, seed in (("tuned", TEMPLATES, 13), ("held-out", HELD_OUT, 13)):
+    sets = (("tuned", TEMPLATES), ("held-out", HELD_OUT), ("held-out 2", HELD_OUT_2))
+    for name, templates, seed in ((n, t, s) for n, t in sets for s in (13, 101)):
         counts = score(seed, templates=templates)
         print(f"{name} templates, seed {seed}")
         for label, c in counts.items():
