@@ -67,7 +67,9 @@ class Graph:
 
 def node_key(entity: Entity) -> str:
     """What makes two mentions one node: the normalised value, else the folded text."""
-    raw = entity.value if entity.value else entity.text
+    if entity.value:  # normalised already (ISO dates, amounts, E.164, URLs): kept as it is
+        return entity.value.strip().casefold()
+    raw = entity.text
     text = _SPACE.sub(" ", _PUNCT.sub(" ", raw.casefold().replace("’", "'"))).strip(" .-")
     text = re.sub(r"^the ", "", text)
     return re.sub(r" s$", "", text) or raw.strip().casefold()

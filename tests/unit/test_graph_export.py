@@ -65,6 +65,8 @@ def test_keys_fold_case_punctuation_articles_and_use_normalised_values() -> None
     assert node_key(Entity(id="a", label="DATE", text="1 May 2024", value="2024-05-01")) == (
         "2024-05-01"
     )
+    url = Entity(id="a", label="URL", text="HTTP://Wonder.cdc.gov/", value="http://wonder.cdc.gov/")
+    assert node_key(url) == "http://wonder.cdc.gov/"
 
 
 def test_the_same_organisation_in_two_documents_is_one_node() -> None:
