@@ -245,7 +245,12 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("export"),
     workspace: WorkspaceOpt = None,
     output: Annotated[
-        str, typer.Option("--format", "-f", help="json, markdown, parquet, csv or html (tables)")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, markdown, parquet, csv, html (tables) or graph (entities and relations)",
+        ),
     ] = "json",
     document: Annotated[
         list[str] | None, typer.Option("--document", "-d", help="document id (repeatable)")
@@ -257,7 +262,8 @@ def export(
         ),
     ] = True,
 ) -> None:
-    """Export current results: JSON (folio.document/4), Markdown, Parquet; tables as CSV/HTML."""
+    """Export current results: JSON (folio.document/4), Markdown, Parquet; tables as CSV/HTML;
+    entities and relations as a graph (JSON per document and workspace, GraphML)."""
     from pipelines.export import FORMATS, export_workspace
 
     if output not in FORMATS:

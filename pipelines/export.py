@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from extractors.document import Document, Page
 from extractors.stages.tables.merge import LogicalTable, logical_tables
+from pipelines.graph_export import export_graphs
 from pipelines.store.database import query
 from pipelines.store.loader import load_staged
 from pipelines.store.reviewed import reviewed_document
@@ -17,7 +18,7 @@ from pipelines.store.schema import ELEMENT_VIEWS
 from pipelines.store.workspace import Workspace, atomic_write_bytes
 from pipelines.table_formats import to_csv, to_html, to_markdown
 
-FORMATS = ("json", "markdown", "parquet", "csv", "html")
+FORMATS = ("json", "markdown", "parquet", "csv", "html", "graph")
 
 
 # Views with the reviewers' corrections applied, exported under the plain view's name.
@@ -43,10 +44,14 @@ def export_workspace(
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         return _export_parquet(workspace, out, document_ids, reviewed)
+    documents = (
+        reviewed_document(workspace, d) if reviewed else d
+        for d in iter_documents(workspace, document_ids)
+    )
+    if fmt == "graph":  # per document and the whole workspace: entities and relations
+        return export_graphs(list(documents), out)
     written = []
-    for document in iter_documents(workspace, document_ids):
-        if reviewed:
-            document = reviewed_document(workspace, document)
+    for document in documents:
         if fmt == "json":
             path = out / f"{document.document_id}.json"
             atomic_write_bytes(path, document.to_json(indent=1).encode())

@@ -8,6 +8,7 @@ from extractors.stages import (
     ocr,
     preprocess,
     reading_order,
+    relations,
     tables,
     tesseract,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ocr",
     "preprocess",
     "reading_order",
+    "relations",
     "tables",
     "tesseract",
 ]

@@ -112,6 +112,26 @@ def test_export_formats(processed: Path, tmp_path: Path) -> None:
 
     assert pq.read_table(tmp_path / "pq" / "documents.parquet").num_rows == 3
     assert pq.read_table(tmp_path / "pq" / "words.parquet").num_rows > 50
+    folio("export", "-w", str(processed), "--out", str(tmp_path / "graph"), "--format", "graph")
+    graph = json.loads((tmp_path / "graph" / "workspace.graph.json").read_text())
+    assert graph["nodes"] and {"nodes", "edges"} <= set(graph)
+    assert (tmp_path / "graph" / "workspace.graphml").is_file()
+
+
+def test_samples_get_their_fields(processed: Path) -> None:
+    rows = sql(
+        processed,
+        "SELECT d.source_name, f.name, f.value FROM fields f JOIN documents d USING (document_id) "
+        "WHERE f.item IS NULL",
+    )
+    fields = {(r["source_name"], r["name"]): r["value"] for r in rows}
+    assert fields[("invoice.pdf", "invoice_number")] == "INV-2026-0412"
+    assert fields[("invoice.pdf", "total")] == "663.35"
+    assert fields[("invoice.pdf", "currency")] == "GBP"
+    assert fields[("invoice.pdf", "vendor_name")] == "Northwind Office Supply Ltd."
+    assert fields[("receipt.jpg", "total")] == "12.95"
+    items = sql(processed, "SELECT count(DISTINCT item) n FROM fields WHERE item IS NOT NULL")
+    assert items == [{"n": 4}]  # the invoice's four line items
 
 
 def test_sql_refusals_are_clear(processed: Path) -> None:
