@@ -15,7 +15,7 @@ from extractors.stages.forms.segments import Segment
 
 # How far a value may lie from its label: right, in page widths; below, in text heights.
 MAX_RIGHT_GAP = 0.45
-MAX_BELOW_GAP = 3.0
+MAX_BELOW_GAP = 2.0
 
 
 @dataclass
