@@ -432,6 +432,17 @@ def evaluate_tables_command(
         console.print(evaluate_table_dataset(dataset, profile, split, limit), highlight=False)
 
 
+def _split_dirs(dataset: Path, split: list[str] | None) -> list[Path]:
+    """A split folder given directly, or the named splits (dev by default) of a dataset."""
+    if (dataset / "index.jsonl").is_file():
+        return [dataset]
+    split_dirs = [dataset / name for name in (split or ["dev"])]
+    for split_dir in split_dirs:
+        if not (split_dir / "index.jsonl").is_file():
+            _fail(f"{split_dir} has no index.jsonl")
+    return split_dirs
+
+
 @app.command("evaluate-fields")
 def evaluate_fields_command(
     dataset: Annotated[
@@ -453,14 +464,7 @@ def evaluate_fields_command(
     micro F1, with Folio's own OCR (see pipelines/evaluation/evaluate_fields.py)."""
     from pipelines.evaluation.evaluate_fields import evaluate_fields, format_report
 
-    split_dirs = (
-        [dataset]
-        if (dataset / "index.jsonl").is_file()
-        else [dataset / name for name in (split or ["dev"])]
-    )
-    for split_dir in split_dirs:
-        if not (split_dir / "index.jsonl").is_file():
-            _fail(f"{split_dir} has no index.jsonl")
+    split_dirs = _split_dirs(dataset, split)
     try:
         config = load_profile(profile)
     except ValueError as error:
@@ -475,6 +479,29 @@ def evaluate_fields_command(
         if misses:
             for doc_id, name, got, want in scores.misses:
                 console.print(f"  {doc_id} {name}: got {got!r}, want {want!r}", highlight=False)
+
+
+@app.command("evaluate-forms")
+def evaluate_forms_command(
+    dataset: Annotated[Path, typer.Argument(help="FUNSD dataset folder, or one split of it")],
+    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
+    split: Annotated[
+        list[str] | None,
+        typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+) -> None:
+    """FUNSD form labelling (HEADER/KEY/VALUE) and key-value linking F1, with Folio's own OCR
+    (see pipelines/evaluation/evaluate_forms.py)."""
+    from pipelines.evaluation.evaluate_forms import evaluate_forms, format_report
+
+    split_dirs = _split_dirs(dataset, split)
+    for split_dir in split_dirs:
+        try:
+            result = evaluate_forms(split_dir, profile, limit)
+        except ValueError as error:
+            _fail(str(error))
+        console.print(format_report(result), highlight=False)
 
 
 @app.command("evaluate-office")

@@ -264,3 +264,19 @@ def test_a_stalled_shared_task_blames_each_document_alone(tmp_path: Path) -> Non
     docs = sql(workspace, "SELECT status, errors FROM documents")
     assert len(docs) == 3  # each retried alone after the shared task stalled, each failed alone
     assert all(d["status"] == "failed" and "no page finished" in str(d["errors"]) for d in docs)
+
+
+def test_the_form_sample_gets_key_values_and_check_boxes(processed: Path) -> None:
+    rows = sql(
+        processed,
+        "SELECT r.label, h.text AS head, t.text AS tail, t.value AS tail_value, h.value AS value "
+        "FROM relations r JOIN documents d USING (document_id) "
+        "JOIN entities h ON h.document_id = r.document_id AND h.entity_id = r.head "
+        "JOIN entities t ON t.document_id = r.document_id AND t.entity_id = r.tail "
+        "WHERE d.source_name = 'form.png'",
+    )
+    pairs = {(r["label"], r["head"], r["tail"]) for r in rows}
+    assert ("key_value", "Name:", "Jordan Ellis") in pairs
+    assert ("key_value", "Employee ID:", "E-20931") in pairs
+    ticked = {r["tail"]: r["value"] for r in rows if r["label"] == "checkbox_label"}
+    assert ticked == {"Teaching": "false", "Event": "true", "Other": "false"}
