@@ -7,6 +7,7 @@ import logging
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -20,6 +21,8 @@ from pipelines.store.workspace import WORKSPACE_ENV, Workspace
 
 if TYPE_CHECKING:
     from models.runtime import Device
+    from pipelines.execution.config import PipelineConfig
+    from pipelines.store.evaluations import Metric
 
 app = typer.Typer(
     help="Folio: document processing into a DuckDB workspace.",
@@ -292,80 +295,146 @@ def evaluate(
     baseline: Annotated[
         bool, typer.Option(help="also score plain rapidocr.RapidOCR on the same pages")
     ] = False,
+    workspace: WorkspaceOpt = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="keep the metrics in the workspace (eval_runs, eval_metrics) and show the change",
+        ),
+    ] = True,
 ) -> None:
     """Every metric a dataset's ground truth supports, from one pipeline run per split: OCR
     page CER (SROIE, FUNSD), receipt fields (SROIE keys: exact match, micro F1), form
     labelling and key-value linking F1 (FUNSD); table datasets (ICDAR 2013, camelot,
     pdfplumber, PubTabNet) and layout datasets (PubLayNet, DocBank) as evaluate-tables and
     evaluate-layout do."""
-    from statistics import fmean, median
+    import time
 
-    from pipelines.evaluation.evaluate import evaluate_rapidocr_baseline, write_scores_csv
-    from pipelines.evaluation.evaluate_fields import format_report as fields_report
-    from pipelines.evaluation.evaluate_forms import format_report as forms_report
-    from pipelines.evaluation.suite import evaluate_split
+    from pipelines.evaluation.record import format_changes, record_evaluation
 
     splits = split or ["dev"]
     for name in splits:
         if not (dataset / name / "index.jsonl").is_file():
             _fail(f"{dataset / name} has no index.jsonl")
-    routed = _evaluate_elsewhere(dataset, profile, splits, limit, baseline)
-    for name in [] if routed else splits:
-        result = evaluate_split(dataset / name, load_profile(profile), workers, limit)
-        scores = result.ocr
-        if csv_out and scores:
-            suffix = f"-{name}{csv_out.suffix}" if len(splits) > 1 else csv_out.suffix
-            write_scores_csv(scores, csv_out.with_name(csv_out.stem + suffix))
-        if scores:
-            values = [s.cer for s in scores]
-            not_ok = [s for s in scores if s.status != "ok"]
-            console.print(
-                f"{dataset.name}/{name} profile={profile}: {len(scores)} pages, "
-                f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
-                + (f", {len(not_ok)} not ok" if not_ok else "")
+    try:
+        config = load_profile(profile)
+    except ValueError as error:
+        _fail(str(error))
+    ws = Workspace.open(workspace) if record else None
+    for name in splits:
+        started = time.perf_counter()
+        per_split = (
+            csv_out.with_name(f"{csv_out.stem}-{name}{csv_out.suffix}")
+            if csv_out and len(splits) > 1
+            else csv_out
+        )
+        metrics, n_items = _evaluate_one(dataset, name, config, workers, limit, baseline, per_split)
+        if ws is not None and metrics:
+            changes = record_evaluation(
+                ws,
+                dataset,
+                name,
+                config,
+                metrics,
+                n_items,
+                time.perf_counter() - started,
+                " ".join(["folio", *sys.argv[1:]]),
             )
-        if result.fields is not None:
             console.print(
-                fields_report(result.fields, f"{dataset.name}/{name} fields"), highlight=False
+                f"recorded in {ws.root} (eval_runs, eval_metrics, eval_history):", highlight=False
             )
-        if result.forms is not None:
-            console.print(forms_report(result.forms), highlight=False)
-        if baseline and scores:
-            values = [s.cer for s in scores]
-            base = [s.cer for s in evaluate_rapidocr_baseline(dataset, name, limit)]
-            better = sum(f < b for f, b in zip(values, base, strict=True))
-            console.print(
-                f"{dataset.name}/{name} plain rapidocr: mean page CER {fmean(base):.4f}, "
-                f"median {median(base):.4f}; folio better on {better}/{len(base)} pages, "
-                f"folio / plain {fmean(values) / max(1e-9, fmean(base)):.3f}"
-            )
+            console.print(format_changes(changes), highlight=False)
 
 
-def _evaluate_elsewhere(
-    dataset: Path, profile: str, splits: list[str], limit: int | None, baseline: bool
-) -> bool:
-    """Table and layout datasets have their own evaluations: `folio evaluate` runs them too."""
-    from pipelines.evaluation.evaluate_layout import detect_dataset
-    from pipelines.evaluation.table_evaluation import dataset_kind
+def _evaluate_one(
+    dataset: Path,
+    name: str,
+    config: PipelineConfig,
+    workers: int,
+    limit: int | None,
+    baseline: bool,
+    csv_out: Path | None,
+) -> tuple[list[Metric], int]:
+    """Evaluate one split with what its truth supports; print the reports, return the metrics
+    and how many items they cover."""
+    from statistics import fmean, median
 
-    for detect, run in (
-        (
-            lambda name: dataset_kind(dataset, name),
-            lambda name: evaluate_tables_command([dataset], profile, name, limit),
-        ),
-        (
-            lambda name: detect_dataset(dataset),
-            lambda name: evaluate_layout_command(dataset, profile, name, limit, baseline),
-        ),
-    ):
-        try:
-            detect(splits[0])
-        except ValueError:
-            continue
-        for name in splits:
-            run(name)
-        return True
-    return False
+    from pipelines.evaluation.evaluate import evaluate_rapidocr_baseline, write_scores_csv
+    from pipelines.evaluation.evaluate_fields import format_report as fields_report
+    from pipelines.evaluation.evaluate_forms import format_report as forms_report
+    from pipelines.evaluation.evaluate_layout import detect_dataset, evaluate_layout
+    from pipelines.evaluation.metrics import (
+        field_metrics,
+        forms_metrics,
+        layout_metrics,
+        ocr_metrics,
+        table_metrics,
+    )
+    from pipelines.evaluation.suite import evaluate_split
+    from pipelines.evaluation.table_evaluation import (
+        dataset_kind,
+        format_table_dataset_report,
+        table_dataset_report,
+    )
+
+    if _detected(lambda: dataset_kind(dataset, name)):
+        report = table_dataset_report(dataset, config.name, name, limit)
+        console.print(format_table_dataset_report(report), highlight=False)
+        return table_metrics(report), _n_items(dataset / name, limit)
+    if _detected(lambda: detect_dataset(dataset)):
+        layout = evaluate_layout(dataset, config, name, limit, baseline)
+        line = f"{dataset.name}/{name} profile={config.name}: {layout.pages} pages, {layout.metric}"
+        console.print(f"{line} folio {layout.folio:.4f}")
+        if layout.baseline is not None:
+            console.print(f"{line} bare CDLA {layout.baseline:.4f}")
+        return layout_metrics(layout), layout.pages
+    result = evaluate_split(dataset / name, config, workers, limit)
+    scores = result.ocr
+    if csv_out and scores:
+        write_scores_csv(scores, csv_out)
+    if scores:
+        values = [s.cer for s in scores]
+        not_ok = [s for s in scores if s.status != "ok"]
+        console.print(
+            f"{dataset.name}/{name} profile={config.name}: {len(scores)} pages, "
+            f"mean page CER {fmean(values):.4f}, median {median(values):.4f}"
+            + (f", {len(not_ok)} not ok" if not_ok else "")
+        )
+    if result.fields is not None:
+        console.print(
+            fields_report(result.fields, f"{dataset.name}/{name} fields"), highlight=False
+        )
+    if result.forms is not None:
+        console.print(forms_report(result.forms), highlight=False)
+    if baseline and scores:
+        values = [s.cer for s in scores]
+        base = [s.cer for s in evaluate_rapidocr_baseline(dataset, name, limit)]
+        better = sum(f < b for f, b in zip(values, base, strict=True))
+        console.print(
+            f"{dataset.name}/{name} plain rapidocr: mean page CER {fmean(base):.4f}, "
+            f"median {median(base):.4f}; folio better on {better}/{len(base)} pages, "
+            f"folio / plain {fmean(values) / max(1e-9, fmean(base)):.3f}"
+        )
+    metrics = ocr_metrics(scores)
+    metrics += field_metrics(result.fields) if result.fields is not None else []
+    metrics += forms_metrics(result.forms) if result.forms is not None else []
+    return metrics, _n_items(dataset / name, limit)
+
+
+def _detected(check: Callable[[], object]) -> bool:
+    """Whether a dataset detector accepts the dataset (they raise ValueError otherwise)."""
+    try:
+        check()
+    except ValueError:
+        return False
+    return True
+
+
+def _n_items(split_dir: Path, limit: int | None) -> int:
+    from pipelines.evaluation.evaluate import dataset_items
+
+    return len(dataset_items(split_dir, limit))
 
 
 @app.command("evaluate-layout")

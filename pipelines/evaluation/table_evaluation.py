@@ -14,6 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.evaluation.evaluate import dataset_items
+from pipelines.evaluation.evaluate_pubtabnet import PubTabNetReport, evaluate_pubtabnet
+from pipelines.evaluation.evaluate_pubtabnet import format_report as format_pubtabnet_report
+from pipelines.evaluation.evaluate_table_cases import (
+    CasesReport,
+    evaluate_camelot,
+    evaluate_pdfplumber,
+    format_cases_report,
+)
+from pipelines.evaluation.evaluate_tables import TableReport, evaluate_icdar, format_table_report
 from pipelines.execution.config import load_profile
 
 KINDS = ("icdar2013", "camelot", "pdfplumber", "pubtabnet")
@@ -36,25 +45,30 @@ def dataset_kind(dataset: Path, split: str = "dev") -> str:
     raise ValueError(f"{dataset}: not a table dataset this command knows ({', '.join(KINDS)})")
 
 
+def table_dataset_report(
+    dataset: Path, profile: str = "default", split: str = "dev", limit: int | None = None
+) -> TableReport | PubTabNetReport | CasesReport:
+    """Evaluate `profile` on one table dataset (its kind read from the ground truth)."""
+    kind = dataset_kind(dataset, split)
+    if kind == "pubtabnet":
+        return evaluate_pubtabnet(dataset / split, profile, limit)
+    config = load_profile(profile)
+    if kind == "icdar2013":
+        return evaluate_icdar(dataset, config, split, limit)
+    evaluate = evaluate_camelot if kind == "camelot" else evaluate_pdfplumber
+    return evaluate(dataset, config, split)
+
+
+def format_table_dataset_report(report: TableReport | PubTabNetReport | CasesReport) -> str:
+    if isinstance(report, PubTabNetReport):
+        return format_pubtabnet_report(report)
+    if isinstance(report, TableReport):
+        return format_table_report(report)
+    return format_cases_report(report)
+
+
 def evaluate_table_dataset(
     dataset: Path, profile: str = "default", split: str = "dev", limit: int | None = None
 ) -> str:
     """Evaluate `profile` on one table dataset; the report as plain text."""
-    kind = dataset_kind(dataset, split)
-    if kind == "pubtabnet":
-        from pipelines.evaluation.evaluate_pubtabnet import evaluate_pubtabnet, format_report
-
-        return format_report(evaluate_pubtabnet(dataset / split, profile, limit))
-    config = load_profile(profile)
-    if kind == "icdar2013":
-        from pipelines.evaluation.evaluate_tables import evaluate_icdar, format_table_report
-
-        return format_table_report(evaluate_icdar(dataset, config, split, limit))
-    from pipelines.evaluation.evaluate_table_cases import (
-        evaluate_camelot,
-        evaluate_pdfplumber,
-        format_cases_report,
-    )
-
-    evaluate = evaluate_camelot if kind == "camelot" else evaluate_pdfplumber
-    return format_cases_report(evaluate(dataset, config, split))
+    return format_table_dataset_report(table_dataset_report(dataset, profile, split, limit))

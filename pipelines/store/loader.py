@@ -22,6 +22,7 @@ import pyarrow as pa
 from extractors.document import TRUSTED, Document
 from pipelines.store.corrections import correction_row
 from pipelines.store.database import LOCK_WAIT_S, StoreBusyError, write_connection
+from pipelines.store.evaluations import insert_evaluation
 from pipelines.store.rows import document_rows
 from pipelines.store.schema import RESULT_TABLES
 from pipelines.store.staging import KINDS, Entry, Kind, StagingArea, latest_per_key
@@ -52,6 +53,7 @@ class _Pass:
     )
     runs: list[dict[str, Any]] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
     consumed: list[Entry] = field(default_factory=list)
     n_results: int = 0
 
@@ -134,6 +136,12 @@ def _collect(
                 report.corrupt += 1
                 continue
             work.consumed.append(entry)
+    if "evals" in kinds:
+        for entry in staging.entries("evals"):
+            payload = _read_or_retry(staging, entry, report)
+            if payload is not None:
+                work.evaluations.append(payload)
+                work.consumed.append(entry)
     return work, more
 
 
@@ -175,6 +183,8 @@ def _commit(workspace: Workspace, work: _Pass, wait_s: float) -> None:
             for run in work.runs:
                 _upsert_run(con, run)
             _insert_corrections(con, work.corrections)
+            for evaluation in work.evaluations:
+                insert_evaluation(con, evaluation)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -11,6 +11,8 @@ import duckdb
 
 from pipelines.store.corrections import MIGRATION_2
 from pipelines.store.entity_views import MIGRATION_7
+from pipelines.store.evaluations import MIGRATION_8
+from pipelines.store.quality_views import MIGRATION_9
 
 BOX = "x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE"
 
@@ -465,6 +467,8 @@ MIGRATIONS: list[str] = [
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_7,
+    MIGRATION_8,
+    MIGRATION_9,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

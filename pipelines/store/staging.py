@@ -2,11 +2,12 @@
 remove).
 
 Workers, the batch and the app never write the database; they stage immutable JSON entries here
-and one loader moves them into DuckDB. Three kinds of entry, one folder each:
+and one loader moves them into DuckDB. Four kinds of entry, one folder each:
 
 - `results/`: one bundle per finished document (`<result_id>.<stamp>.json`);
 - `runs/`: run records, append-only (`<run_id>.<seq>.json`, a new file for every update);
-- `journal/`: review corrections (`<created_at>-<correction_id>.<stamp>.json`).
+- `journal/`: review corrections (`<created_at>-<correction_id>.<stamp>.json`);
+- `evals/`: evaluation records of `folio evaluate` (`<eval_run_id>.<stamp>.json`).
 
 Every name is written once and never rewritten, so a loader that reads a file and removes it
 after its commit can never remove a newer state: an update is a new file with a higher stamp.
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["results", "runs", "journal"]
-KINDS: tuple[Kind, ...] = ("results", "runs", "journal")
+Kind = Literal["results", "runs", "journal", "evals"]
+KINDS: tuple[Kind, ...] = ("results", "runs", "journal", "evals")
 SUFFIX = ".json"
 # An entry that stays unparseable this long is broken, not in flight: set it aside.
 UNREADABLE_GRACE_S = 60.0
