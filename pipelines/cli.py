@@ -40,6 +40,14 @@ WorkspaceOpt = Annotated[
     ),
 ]
 
+ProfileOpt = Annotated[str, typer.Option("--profile", "-p")]
+SplitsOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-j", min=1)]
+LimitOpt = Annotated[int | None, typer.Option(help="first N items only")]
+
 
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}")
@@ -282,13 +290,10 @@ DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 @app.command()
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="dataset folder, e.g. ../shared/datasets/sroie")],
-    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
-    split: Annotated[
-        list[str] | None,
-        typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
-    ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
-    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+    profile: ProfileOpt = "default",
+    split: SplitsOpt = None,
+    workers: WorkersOpt = 2,
+    limit: LimitOpt = None,
     csv_out: Annotated[
         Path | None, typer.Option("--csv", help="write per-page scores (split name appended)")
     ] = None,
@@ -520,13 +525,10 @@ def evaluate_fields_command(
             help="dataset with field truth (SROIE key files or fields JSON), or a split"
         ),
     ],
-    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
-    split: Annotated[
-        list[str] | None,
-        typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
-    ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=1)] = 2,
-    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+    profile: ProfileOpt = "default",
+    split: SplitsOpt = None,
+    workers: WorkersOpt = 2,
+    limit: LimitOpt = None,
     misses: Annotated[bool, typer.Option(help="list every wrong or missing value")] = False,
 ) -> None:
     """Receipt and invoice fields: exact match per field (dates and amounts as values) and
@@ -553,12 +555,9 @@ def evaluate_fields_command(
 @app.command("evaluate-forms")
 def evaluate_forms_command(
     dataset: Annotated[Path, typer.Argument(help="FUNSD dataset folder, or one split of it")],
-    profile: Annotated[str, typer.Option("--profile", "-p")] = "default",
-    split: Annotated[
-        list[str] | None,
-        typer.Option(help="split folder inside the dataset; repeat for several (dev, train)"),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="first N items only")] = None,
+    profile: ProfileOpt = "default",
+    split: SplitsOpt = None,
+    limit: LimitOpt = None,
 ) -> None:
     """FUNSD form labelling (HEADER/KEY/VALUE) and key-value linking F1, with Folio's own OCR
     (see pipelines/evaluation/evaluate_forms.py)."""

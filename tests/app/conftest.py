@@ -120,12 +120,17 @@ def _failed_document() -> Document:
     )
 
 
+def stage_with_image(ws: Workspace, document: Document, folder: Path) -> None:
+    """Stage a document with a blank page image the app can draw on (its source name)."""
+    image = folder / document.source_name
+    Image.new("RGB", (400, 300), "white").save(image)
+    stage_bundle(ws, document, "run-1", str(image))
+
+
 @pytest.fixture()
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     ws = Workspace.open(tmp_path / "ws")
-    image = tmp_path / "receipt-a.png"
-    Image.new("RGB", (400, 300), "white").save(image)
-    stage_bundle(ws, _ok_document(), "run-1", str(image))
+    stage_with_image(ws, _ok_document(), tmp_path)
     stage_bundle(ws, _failed_document(), "run-1", "")
     atomic_write_json(
         ws.runs_dir / "run-1.json",

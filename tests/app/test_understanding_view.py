@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from extractors.document import (
@@ -25,9 +24,8 @@ from extractors.document import (
 )
 from pipelines.store.database import query
 from pipelines.store.loader import load_staged
-from pipelines.store.staging import stage_bundle
 from pipelines.store.workspace import WORKSPACE_ENV, Workspace
-from tests.app.conftest import APP, open_page
+from tests.app.conftest import APP, open_page, stage_with_image
 from workbench.overlay import page_links
 
 DOC_ID = document_id_for("d" * 64)
@@ -97,9 +95,7 @@ def _document() -> Document:
 @pytest.fixture()
 def understood(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     ws = Workspace.open(tmp_path / "ws")
-    image = tmp_path / "bill.png"
-    Image.new("RGB", (400, 300), "white").save(image)
-    stage_bundle(ws, _document(), "run-1", str(image))
+    stage_with_image(ws, _document(), tmp_path)
     load_staged(ws)
     monkeypatch.setenv(WORKSPACE_ENV, str(ws.root))
     st.cache_data.clear()
