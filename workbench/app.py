@@ -24,6 +24,7 @@ PAGES = [
     st.Page("views/upload.py", title="Upload", icon=":material/upload_file:"),
     st.Page("views/sql.py", title="SQL", icon=":material/terminal:"),
     st.Page("views/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("views/dashboards.py", title="Dashboards", icon=":material/dashboard:"),
 ]
 
 navigation = st.navigation(PAGES)
