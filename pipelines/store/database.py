@@ -40,8 +40,15 @@ class StoreBusyError(RuntimeError):
 
 
 def _is_lock_error(error: Exception) -> bool:
+    """Another connection holds the file: another process's lock, or, in this process (the
+    app's background loader beside a page's query), a connection opened read-write while this
+    one asks read-only or the reverse; both last one short transaction."""
     text = str(error).lower()
-    return "lock" in text or "could not set lock" in text or "conflicting" in text
+    return (
+        "lock" in text
+        or "conflicting" in text
+        or "different configuration than existing connections" in text
+    )
 
 
 def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
