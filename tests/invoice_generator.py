@@ -51,62 +51,197 @@ class Idiom:
     months: tuple[str, ...] = ()
 
 
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 IDIOMS = {
-    "en-us": Idiom("en", "USD", "$", False, False, "INVOICE",
-                   ("Invoice #", "Invoice No.", "Invoice Number"), ("Invoice Date", "Date"),
-                   ("Due Date", "Payment Due"), ("Subtotal", "Sub Total"), ("Sales Tax", "Tax"),
-                   ("Total Due", "Amount Due", "Total"), ("Bill To", "Billed To"),
-                   ("Description", "Qty", "Unit Price", "Amount"), ("LLC", "Inc.", "Corp."),
-                   ("Market Street", "Oak Avenue", "Main St"),
-                   ("Austin, TX 78701", "Denver, CO 80202", "Portland, OR 97204"), "mdy-slash"),
-    "en-gb": Idiom("en", "GBP", "£", False, False, "INVOICE",
-                   ("Invoice No", "Invoice Number"), ("Invoice Date", "Date of issue"),
-                   ("Due Date",), ("Net Total", "Subtotal"), ("VAT 20%", "VAT"),
-                   ("Total", "Amount Due", "Invoice Total"), ("Invoice To", "Customer"),
-                   ("Description", "Quantity", "Rate", "Amount"), ("Ltd", "Limited", "LLP"),
-                   ("High Street", "Station Road", "Church Lane"),
-                   ("Leeds LS1 4AP", "Bristol BS1 5TR", "York YO1 7HH"), "d-month-y",
-                   _EN_MONTHS),
-    "nl": Idiom("nl", "EUR", "€", False, True, "FACTUUR",
-                ("Factuurnummer", "Factuur nr."), ("Factuurdatum", "Datum"),
-                ("Vervaldatum",), ("Subtotaal", "Totaal excl. BTW"), ("BTW 21%", "BTW"),
-                ("Totaal", "Totaal incl. BTW", "Te betalen"), ("Factuur aan", "Klant"),
-                ("Omschrijving", "Aantal", "Prijs", "Bedrag"), ("B.V.", "V.O.F."),
-                ("Kerkstraat", "Dorpsweg", "Stationsplein"),
-                ("1017 GC Amsterdam", "3511 AB Utrecht", "2511 CV Den Haag"), "d-month-y",
-                ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-                 "september", "oktober", "november", "december")),
-    "fr": Idiom("fr", "EUR", "€", True, True, "FACTURE",
-                ("Facture N°", "N° de facture"), ("Date de facture", "Date"),
-                ("Date d'échéance", "Échéance"), ("Total HT", "Montant HT"),
-                ("TVA 20 %", "TVA"), ("Montant TTC", "Total TTC", "Net à payer"),
-                ("Facturé à", "Client"), ("Désignation", "Qté", "Prix unitaire", "Montant"),
-                ("SARL", "SAS"), ("rue des Lilas", "avenue Victor Hugo", "boulevard Voltaire"),
-                ("75011 Paris", "69002 Lyon", "33000 Bordeaux"), "dmy-slash"),
-    "de": Idiom("de", "EUR", "€", True, True, "RECHNUNG",
-                ("Rechnungsnummer", "Rechnung Nr."), ("Rechnungsdatum", "Datum"),
-                ("Fällig am", "Zahlbar bis"), ("Nettobetrag", "Zwischensumme"),
-                ("MwSt. 19%", "USt. 19%"), ("Rechnungsbetrag", "Gesamtbetrag", "Endbetrag"),
-                ("Rechnung an", "Kunde"), ("Bezeichnung", "Menge", "Einzelpreis", "Betrag"),
-                ("GmbH", "AG", "KG"), ("Hauptstraße", "Bahnhofstraße", "Lindenweg"),
-                ("10115 Berlin", "80331 München", "50667 Köln"), "dmy-dots"),
-    "in": Idiom("en", "INR", "₹", False, False, "TAX INVOICE",
-                ("Invoice No", "Bill No"), ("Invoice Date", "Dated"), ("Due Date",),
-                ("Taxable Value", "Sub Total"), ("IGST 18%", "GST 18%"),
-                ("Grand Total", "Total Amount", "Net Amount Payable"), ("Bill To", "Buyer"),
-                ("Particulars", "Qty", "Rate", "Amount"), ("Pvt. Ltd.", "Private Limited"),
-                ("MG Road", "Sector 18", "Park Street"),
-                ("Bengaluru 560001", "Noida 201301", "Kolkata 700016"), "d-mon-y"),
+    "en-us": Idiom(
+        "en",
+        "USD",
+        "$",
+        False,
+        False,
+        "INVOICE",
+        ("Invoice #", "Invoice No.", "Invoice Number"),
+        ("Invoice Date", "Date"),
+        ("Due Date", "Payment Due"),
+        ("Subtotal", "Sub Total"),
+        ("Sales Tax", "Tax"),
+        ("Total Due", "Amount Due", "Total"),
+        ("Bill To", "Billed To"),
+        ("Description", "Qty", "Unit Price", "Amount"),
+        ("LLC", "Inc.", "Corp."),
+        ("Market Street", "Oak Avenue", "Main St"),
+        ("Austin, TX 78701", "Denver, CO 80202", "Portland, OR 97204"),
+        "mdy-slash",
+    ),
+    "en-gb": Idiom(
+        "en",
+        "GBP",
+        "£",
+        False,
+        False,
+        "INVOICE",
+        ("Invoice No", "Invoice Number"),
+        ("Invoice Date", "Date of issue"),
+        ("Due Date",),
+        ("Net Total", "Subtotal"),
+        ("VAT 20%", "VAT"),
+        ("Total", "Amount Due", "Invoice Total"),
+        ("Invoice To", "Customer"),
+        ("Description", "Quantity", "Rate", "Amount"),
+        ("Ltd", "Limited", "LLP"),
+        ("High Street", "Station Road", "Church Lane"),
+        ("Leeds LS1 4AP", "Bristol BS1 5TR", "York YO1 7HH"),
+        "d-month-y",
+        _EN_MONTHS,
+    ),
+    "nl": Idiom(
+        "nl",
+        "EUR",
+        "€",
+        False,
+        True,
+        "FACTUUR",
+        ("Factuurnummer", "Factuur nr."),
+        ("Factuurdatum", "Datum"),
+        ("Vervaldatum",),
+        ("Subtotaal", "Totaal excl. BTW"),
+        ("BTW 21%", "BTW"),
+        ("Totaal", "Totaal incl. BTW", "Te betalen"),
+        ("Factuur aan", "Klant"),
+        ("Omschrijving", "Aantal", "Prijs", "Bedrag"),
+        ("B.V.", "V.O.F."),
+        ("Kerkstraat", "Dorpsweg", "Stationsplein"),
+        ("1017 GC Amsterdam", "3511 AB Utrecht", "2511 CV Den Haag"),
+        "d-month-y",
+        (
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ),
+    ),
+    "fr": Idiom(
+        "fr",
+        "EUR",
+        "€",
+        True,
+        True,
+        "FACTURE",
+        ("Facture N°", "N° de facture"),
+        ("Date de facture", "Date"),
+        ("Date d'échéance", "Échéance"),
+        ("Total HT", "Montant HT"),
+        ("TVA 20 %", "TVA"),
+        ("Montant TTC", "Total TTC", "Net à payer"),
+        ("Facturé à", "Client"),
+        ("Désignation", "Qté", "Prix unitaire", "Montant"),
+        ("SARL", "SAS"),
+        ("rue des Lilas", "avenue Victor Hugo", "boulevard Voltaire"),
+        ("75011 Paris", "69002 Lyon", "33000 Bordeaux"),
+        "dmy-slash",
+    ),
+    "de": Idiom(
+        "de",
+        "EUR",
+        "€",
+        True,
+        True,
+        "RECHNUNG",
+        ("Rechnungsnummer", "Rechnung Nr."),
+        ("Rechnungsdatum", "Datum"),
+        ("Fällig am", "Zahlbar bis"),
+        ("Nettobetrag", "Zwischensumme"),
+        ("MwSt. 19%", "USt. 19%"),
+        ("Rechnungsbetrag", "Gesamtbetrag", "Endbetrag"),
+        ("Rechnung an", "Kunde"),
+        ("Bezeichnung", "Menge", "Einzelpreis", "Betrag"),
+        ("GmbH", "AG", "KG"),
+        ("Hauptstraße", "Bahnhofstraße", "Lindenweg"),
+        ("10115 Berlin", "80331 München", "50667 Köln"),
+        "dmy-dots",
+    ),
+    "in": Idiom(
+        "en",
+        "INR",
+        "₹",
+        False,
+        False,
+        "TAX INVOICE",
+        ("Invoice No", "Bill No"),
+        ("Invoice Date", "Dated"),
+        ("Due Date",),
+        ("Taxable Value", "Sub Total"),
+        ("IGST 18%", "GST 18%"),
+        ("Grand Total", "Total Amount", "Net Amount Payable"),
+        ("Bill To", "Buyer"),
+        ("Particulars", "Qty", "Rate", "Amount"),
+        ("Pvt. Ltd.", "Private Limited"),
+        ("MG Road", "Sector 18", "Park Street"),
+        ("Bengaluru 560001", "Noida 201301", "Kolkata 700016"),
+        "d-mon-y",
+    ),
 }
-NAMES = ("Brightline", "Northwind", "Harbor", "Kestrel", "Meridian", "Bluebell", "Sterling",
-         "Van der Berg", "Lumière", "Müller", "Sharma", "Oakridge", "Falcon", "Rivera")
-TRADES = ("Consulting", "Textiles", "Logistics", "Design", "Printing", "Electrical",
-          "Software", "Bakery", "Engineering", "Trading")
-ITEMS = ("Consulting hours", "Website design", "Printing A4 flyers", "Cable 3x2.5mm",
-         "Maintenance", "Transport", "Licence fee", "Training day", "Office chairs",
-         "Paper 80g")
+NAMES = (
+    "Brightline",
+    "Northwind",
+    "Harbor",
+    "Kestrel",
+    "Meridian",
+    "Bluebell",
+    "Sterling",
+    "Van der Berg",
+    "Lumière",
+    "Müller",
+    "Sharma",
+    "Oakridge",
+    "Falcon",
+    "Rivera",
+)
+TRADES = (
+    "Consulting",
+    "Textiles",
+    "Logistics",
+    "Design",
+    "Printing",
+    "Electrical",
+    "Software",
+    "Bakery",
+    "Engineering",
+    "Trading",
+)
+ITEMS = (
+    "Consulting hours",
+    "Website design",
+    "Printing A4 flyers",
+    "Cable 3x2.5mm",
+    "Maintenance",
+    "Transport",
+    "Licence fee",
+    "Training day",
+    "Office chairs",
+    "Paper 80g",
+)
 
 
 def _money(value: Decimal, idiom: Idiom, symbol: bool = True) -> str:
@@ -157,7 +292,9 @@ def make_invoice(seed: int, key: str, path: Path) -> dict[str, str]:
         price = Decimal(rng.randint(500, 90000)) / 100
         items.append((rng.choice(ITEMS), qty, price, (price * qty).quantize(Decimal("0.01"))))
     subtotal = sum((i[3] for i in items), Decimal(0))
-    rate = Decimal("0.18") if key == "in" else Decimal(rng.choice(["0.2", "0.21", "0.19", "0.0825"]))
+    rate = (
+        Decimal("0.18") if key == "in" else Decimal(rng.choice(["0.2", "0.21", "0.19", "0.0825"]))
+    )
     tax = (subtotal * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
     total = subtotal + tax
 
@@ -178,7 +315,9 @@ def make_invoice(seed: int, key: str, path: Path) -> dict[str, str]:
         pdf.set_xy(x_head, 25 + 5 * n)
         pdf.cell(80, 5, line)
     pdf.set_xy(x_head, 36)
-    pdf.cell(80, 5, f"Tel. +{rng.randint(30, 49)} {rng.randint(10, 99)} {rng.randint(1000000, 9999999)}")
+    pdf.cell(
+        80, 5, f"Tel. +{rng.randint(30, 49)} {rng.randint(10, 99)} {rng.randint(1000000, 9999999)}"
+    )
     pdf.set_font(family, "B", 20)
     pdf.set_xy(15 if right_head else 130, 50)
     pdf.cell(60, 10, idiom.title)
@@ -214,14 +353,21 @@ def make_invoice(seed: int, key: str, path: Path) -> dict[str, str]:
     x = 15.0
     for head, width in zip(idiom.item_heads, widths, strict=True):
         pdf.set_xy(x, y)
-        pdf.cell(width, 7, head, border="B" if rng.random() < 0.7 else 0, align="L" if x == 15 else "R")
+        pdf.cell(
+            width, 7, head, border="B" if rng.random() < 0.7 else 0, align="L" if x == 15 else "R"
+        )
         x += width
     pdf.set_font(family, "", 10)
     for description, qty, price, amount in items:
         y += 7
         x = 15.0
         for text, width in zip(
-            (description, str(qty), _money(price, idiom, symbol=False), _money(amount, idiom, symbol=False)),
+            (
+                description,
+                str(qty),
+                _money(price, idiom, symbol=False),
+                _money(amount, idiom, symbol=False),
+            ),
             widths,
             strict=True,
         ):
@@ -286,7 +432,11 @@ def write_set(out: Path, n: int, images: bool = False, first_seed: int = 0) -> N
             path = _as_image(path, first_seed + k)
         (out / "gt" / f"{item_id}.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1))
         doc = f"docs/{path.name}"
-        lines.append(json.dumps({"id": item_id, "doc": doc, "gt": {"fields": f"gt/{item_id}.json"}, "idiom": key}))
+        lines.append(
+            json.dumps(
+                {"id": item_id, "doc": doc, "gt": {"fields": f"gt/{item_id}.json"}, "idiom": key}
+            )
+        )
     (out / "index.jsonl").write_text("\n".join(lines) + "\n")
 
 
