@@ -249,7 +249,7 @@ def _money(value: Decimal, idiom: Idiom, symbol: bool = True) -> str:
     if idiom.currency == "INR":
         whole, frac = f"{value:.2f}".split(".")
         head, tail = whole[:-3], whole[-3:]
-        groups = []
+        groups: list[str] = []
         while len(head) > 2:
             groups.insert(0, head[-2:])
             head = head[:-2]
@@ -375,7 +375,7 @@ def make_invoice(seed: int, key: str, path: Path) -> dict[str, str]:
             pdf.cell(width, 7, text, align="L" if x == 15 else "R")
             x += width
     y += 14
-    for label, value, bold in (
+    for label, amount_due, bold in (
         (rng.choice(idiom.subtotal_labels), subtotal, False),
         (rng.choice(idiom.tax_labels), tax, False),
         (rng.choice(idiom.total_labels), total, True),
@@ -384,7 +384,7 @@ def make_invoice(seed: int, key: str, path: Path) -> dict[str, str]:
         pdf.set_xy(110, y)
         pdf.cell(50, 7, label)
         pdf.set_xy(160, y)
-        pdf.cell(35, 7, _money(value, idiom), align="R")
+        pdf.cell(35, 7, _money(amount_due, idiom), align="R")
         y += 7
     pdf.output(str(path))
     return {
