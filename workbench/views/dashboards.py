@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -20,6 +21,9 @@ from workbench import dashboard_queries as dq
 from workbench import resources
 
 LAYOUT = {"margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "height": 320}
+# A workspace made by an older Folio lacks the newest views until the loader (started with the
+# app) migrates it; say so instead of failing.
+UPGRADING = "This workspace is being upgraded to the current schema; reload in a moment."
 
 
 @st.cache_data(ttl=resources.TTL_S, show_spinner=False)
@@ -47,7 +51,11 @@ def chart(
 ) -> pd.DataFrame:
     """One chart: its query's rows drawn (or an empty note) and the SQL it ran."""
     st.markdown(f"**{title}**")
-    frame = _frame(root, name, filters)
+    try:
+        frame = _frame(root, name, filters)
+    except duckdb.CatalogException:
+        st.caption(UPGRADING)
+        return pd.DataFrame()
     if frame.empty:
         st.caption(empty)
     else:
@@ -62,10 +70,11 @@ def chart(
 def _evaluation_lines(frame: pd.DataFrame) -> go.Figure:
     """One task and metric at a time (CER and F1 do not share an axis); a line per dataset,
     split and scope."""
-    measures = sorted(set(frame["task"] + " " + frame["metric"]))
-    picked = st.selectbox("Metric", measures, key="dash_eval_metric")
-    shown = frame[frame["task"] + " " + frame["metric"] == picked]
-    shown = shown.assign(series=shown["dataset"] + "/" + shown["split"] + " " + shown["scope"])
+    measure = frame["task"].fillna("") + " " + frame["metric"].fillna("")
+    picked = st.selectbox("Metric", sorted(set(measure)), key="dash_eval_metric")
+    shown = frame[measure == picked]
+    names = shown[["dataset", "split", "scope"]].fillna("")
+    shown = shown.assign(series=names["dataset"] + "/" + names["split"] + " " + names["scope"])
     return px.line(shown, x="started_at", y="value", color="series", markers=True,
                    hover_data=["profile", "previous_value", "delta", "n"],
                    labels={"started_at": "evaluated", "value": picked})  # fmt: skip
@@ -74,7 +83,11 @@ def _evaluation_lines(frame: pd.DataFrame) -> go.Figure:
 ws = resources.workspace()
 root = str(ws.root)
 st.title("Dashboards")
-options = _options(root)
+try:
+    options = _options(root)
+except duckdb.CatalogException:
+    st.info(UPGRADING, icon=":material/update:")
+    st.stop()
 if not options["runs"] and not options["days"]:
     st.info(
         "Nothing to show yet: process documents (Upload, or `folio run`) and the charts fill in.",
