@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,10 @@ SAFE_CONFIG = {
     "autoload_known_extensions": False,
     "lock_configuration": True,
 }
+
+
+# The app's background loader and a page's first read both create the schema of a new workspace.
+_MIGRATING = threading.Lock()
 
 
 class StoreBusyError(RuntimeError):
@@ -76,7 +81,8 @@ def write_connection(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     con = _connect(workspace.db_path, read_only=False, wait_s=wait_s)
     try:
-        migrate(con)
+        with _MIGRATING:  # two connections of this process must not migrate at once
+            migrate(con)
         yield con
     finally:
         con.close()

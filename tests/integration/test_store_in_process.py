@@ -49,3 +49,18 @@ def test_the_loader_waits_while_this_process_reads(tmp_path: Path) -> None:
     thread.join(timeout=30)
     assert "error" not in out, out.get("error")
     assert out["value"] == 1
+
+
+def test_two_first_connections_create_the_schema_once(tmp_path: Path) -> None:
+    ws = Workspace.open(tmp_path / "ws")
+    barrier = threading.Barrier(4)
+
+    def first_read() -> int:
+        barrier.wait()
+        return len(query(ws, "SELECT * FROM documents"))
+
+    started = [_in_thread(first_read) for _ in range(4)]
+    for thread, _ in started:
+        thread.join(timeout=60)
+    assert [out.get("error") for _, out in started] == [None] * 4
+    assert [out["value"] for _, out in started] == [0] * 4
