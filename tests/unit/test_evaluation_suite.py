@@ -59,3 +59,23 @@ def test_a_lost_document_scores_as_empty(tmp_path: Path) -> None:
     result = score_split(tmp_path, [(item, None)])
     assert result.ocr == [] and result.fields is not None
     assert (result.fields.micro.tp, result.fields.micro.truth) == (0, 1)
+
+
+def test_understanding_cost_per_page_from_the_documents_own_timings() -> None:
+    from extractors.document import PipelineInfo
+    from pipelines.evaluation.bench_understanding import stage_ms_per_page
+
+    document = _receipt()
+    document.pages.append(document.pages[0].model_copy(update={"id": "p1", "index": 1}))
+    document.pipeline = PipelineInfo(
+        profile="default",
+        config_hash="c",
+        timings_ms={"ocr.ppocr": 900.0, "entities.text": 40.0, "fields.invoice": 10.0},
+        elapsed_ms=1000.0,
+    )
+    assert stage_ms_per_page(document) == {
+        "entities.text": 20.0,
+        "fields.invoice": 5.0,
+        "understanding": 25.0,
+        "all": 500.0,
+    }

@@ -1,0 +1,59 @@
+"""What the understanding stages cost per page (a script, not a test; quote medians).
+
+    python -m pipelines.evaluation.bench_understanding SPLIT_DIR... [--limit N] [--profile P]
+
+Runs the profile over each dataset split (its `index.jsonl` items) in this process and reads
+each document's own stage timings (`pipeline.timings_ms`, measured around every stage as the
+pipeline runs): the understanding stages' milliseconds per page, median over documents, beside
+the whole document's time per page in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from extractors.document import Document
+from pipelines.evaluation.evaluate import dataset_items
+from pipelines.execution.config import load_profile
+from pipelines.execution.pipeline import Pipeline
+
+UNDERSTANDING = ("entities.", "classify.", "forms.", "relations.", "fields.")
+
+
+def stage_ms_per_page(document: Document) -> dict[str, float]:
+    """The document's understanding stages' time per page, and `all` (the whole document's)."""
+    pages = max(1, len(document.pages))
+    timings = document.pipeline.timings_ms if document.pipeline else {}
+    out = {k: v / pages for k, v in timings.items() if k.startswith(UNDERSTANDING)}
+    out["understanding"] = sum(out.values())
+    out["all"] = (document.pipeline.elapsed_ms if document.pipeline else 0.0) / pages
+    return out
+
+
+def bench(split_dirs: Sequence[Path], profile: str = "default", limit: int | None = 20) -> str:
+    pipeline = Pipeline(load_profile(profile))
+    lines = []
+    for split_dir in split_dirs:
+        items = dataset_items(split_dir, limit)
+        documents = list(pipeline.process_many([(split_dir / it["doc"], None) for it in items]))
+        per_doc = [stage_ms_per_page(d) for d in documents[1:] or documents]  # first: warm-up
+        names = sorted(
+            {k for d in per_doc for k in d}, key=lambda k: (k in ("understanding", "all"), k)
+        )
+        medians = {k: statistics.median(d.get(k, 0.0) for d in per_doc) for k in names}
+        cells = ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+        lines.append(
+            f"{split_dir.parent.name}/{split_dir.name} ({len(per_doc)} docs) ms/page: {cells}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    limit = int(args[args.index("--limit") + 1]) if "--limit" in args else 20
+    profile = args[args.index("--profile") + 1] if "--profile" in args else "default"
+    dirs = [Path(a) for a in args if not a.startswith("--") and a not in (str(limit), profile)]
+    print(bench(dirs, profile, limit))
