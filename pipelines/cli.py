@@ -370,6 +370,7 @@ def _evaluate_one(
     from pipelines.evaluation.evaluate_forms import format_report as forms_report
     from pipelines.evaluation.evaluate_layout import detect_dataset, evaluate_layout
     from pipelines.evaluation.metrics import (
+        calibration_metrics,
         field_metrics,
         forms_metrics,
         layout_metrics,
@@ -424,6 +425,7 @@ def _evaluate_one(
     metrics = ocr_metrics(scores)
     metrics += field_metrics(result.fields) if result.fields is not None else []
     metrics += forms_metrics(result.forms) if result.forms is not None else []
+    metrics += calibration_metrics(result.words)
     return metrics, _n_items(dataset / name, limit)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from statistics import fmean, median
 
+from pipelines.evaluation.calibration import expected_calibration_error
 from pipelines.evaluation.counts import Counts
 from pipelines.evaluation.evaluate import PageScore
 from pipelines.evaluation.evaluate_fields import FieldScores
@@ -71,3 +72,15 @@ def table_metrics(report: TableReport | PubTabNetReport | CasesReport) -> list[M
 
 def layout_metrics(report: LayoutReport) -> list[Metric]:
     return [Metric("layout", report.metric, "folio", report.folio, report.pages)]
+
+
+def calibration_metrics(words: Sequence[tuple[float, bool]]) -> list[Metric]:
+    """How well word confidence says how often a word is right (docs/evaluation.md)."""
+    if not words:
+        return []
+    confidences, right = [c for c, _ in words], [ok for _, ok in words]
+    return [
+        Metric("ocr", "ece", "word", expected_calibration_error(confidences, right), len(words)),
+        Metric("ocr", "word_accuracy", "word", fmean(right), len(words)),
+        Metric("ocr", "mean_confidence", "word", fmean(confidences), len(words)),
+    ]

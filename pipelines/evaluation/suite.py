@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.document import Document
+from pipelines.evaluation.calibration import split_outcomes
 from pipelines.evaluation.evaluate import (
     PageScore,
     cer,
@@ -31,6 +32,7 @@ class SplitResult:
     ocr: list[PageScore] = field(default_factory=list)
     fields: FieldScores | None = None
     forms: FormsResult | None = None
+    words: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, right)
 
 
 def score_split(
@@ -55,6 +57,7 @@ def score_split(
             funsd.append((item, document))
     if funsd:
         result.forms = score_documents([i for i, _ in funsd], [d for _, d in funsd], split_dir)
+        result.words = split_outcomes(split_dir, funsd)
     return result
 
 
