@@ -7,8 +7,8 @@ in English, Dutch, French, German and the Indian and Malaysian idiom (`extract`,
 cross-checks (items and tax against the total, valid and ordered dates) lower the confidence of
 the values involved and give the document review reasons (`checks`).
 
-The stage runs on documents typed receipt or invoice by `classify.doctype`, and on others that
-print a total (a document typed `other` may still be a bill).
+The stage runs on documents typed receipt or invoice by `classify.doctype`, and on documents
+typed `other` that print a labelled total (they may still be bills).
 """
 
 from __future__ import annotations
@@ -52,7 +52,11 @@ class InvoiceFieldStage(DocumentStage[FieldOptions]):
             document.fields = kept
             return
         fields = find_fields(document, self.kind)
-        if doc_type not in opts.doc_types and not any(f.name == "total" for f in fields):
+        # an untyped document is a bill only when it prints a labelled total (not the
+        # largest amount on its lower half, the fallback for typed receipts)
+        if doc_type not in opts.doc_types and not any(
+            f.name == "total" and f.evidence for f in fields
+        ):
             document.fields = kept
             return
         if opts.line_items:
