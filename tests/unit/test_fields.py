@@ -307,10 +307,13 @@ def test_line_items_from_a_table() -> None:
 def test_no_fields_on_documents_of_other_types_or_without_a_total() -> None:
     assert run(document_of(page_of([("Total", "$3.00")]), doc_type="report")) == {}
     assert run(document_of(page_of(["Dear Sir,", "We met on 3 May 2019."]), doc_type="other")) == {}
-    # an untyped bill still gets its fields
+    # an untyped bill still gets its fields; an untyped page whose only amount has no label
+    # (a fallback total on a receipt) gets none
     assert (
         run(document_of(page_of([("TOTAL", "RM 3.00")]), doc_type="other"))["total"].value == "3.00"
     )
+    top: list[str | tuple[str, str]] = [f"Text {n}" for n in range(14)]  # amount in lower half
+    assert run(document_of(page_of([*top, ("Shapes", "4.50")]), doc_type="other")) == {}
 
 
 def test_rerun_replaces_its_own_fields_only() -> None:
