@@ -7,6 +7,7 @@ app never holds the database while a batch loads results in another process.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,15 @@ from typing import Any
 import pandas as pd
 
 from extractors.document import Document
+from pipelines.evaluation.review_calibration import raw_thresholds, read_calibration
 from pipelines.store.database import load_document, query
 from pipelines.store.workspace import Workspace
 
-LOW_CONFIDENCE = 0.8
+# The one review setting: flag what is less likely right than this. With a workspace
+# calibration (`folio calibrate`) it is turned into a raw confidence threshold per stage;
+# without one the raw confidence stands for the probability.
+REVIEW_TARGET = float(os.environ.get("FOLIO_REVIEW_TARGET", "0.9"))
+LOW_CONFIDENCE = REVIEW_TARGET
 STATUS_RANK = {"failed": 0, "partial": 1, "ok": 2}
 
 QUEUE_SQL = """
@@ -29,7 +35,7 @@ SELECT d.document_id, d.source_name, d.status, d.doc_type, d.n_pages, d.n_errors
 FROM documents d
 LEFT JOIN (SELECT document_id, avg(confidence) AS mean_confidence,
                   min(confidence) AS min_confidence,
-                  count(*) FILTER (WHERE confidence < ?) AS n_low
+                  count(*) FILTER (WHERE confidence < {low}) AS n_low
            FROM lines GROUP BY document_id) l USING (document_id)
 LEFT JOIN reviews r USING (document_id)
 """
@@ -37,8 +43,24 @@ LEFT JOIN reviews r USING (document_id)
 
 def review_queue(workspace: Workspace) -> pd.DataFrame:
     """One row per document with quality and review state, in risk order."""
-    frame = query(workspace, QUEUE_SQL, [LOW_CONFIDENCE]).to_pandas()
+    low, params = threshold_sql(thresholds(workspace, "line"))
+    frame = query(workspace, QUEUE_SQL.format(low=low), params).to_pandas()
     return sort_by_risk(frame)
+
+
+def thresholds(workspace: Workspace, target_type: str) -> dict[str, float]:
+    """Raw confidence thresholds per stage (source) for one element type, from the
+    workspace's calibration; stages it does not know use `REVIEW_TARGET` as is."""
+    return raw_thresholds(read_calibration(workspace), target_type, REVIEW_TARGET)
+
+
+def threshold_sql(by_source: dict[str, float]) -> tuple[str, list[Any]]:
+    """A SQL expression for an element's threshold (by its `source`), and its parameters."""
+    if not by_source:
+        return "?", [REVIEW_TARGET]
+    cases = " ".join("WHEN ? THEN ?" for _ in by_source)
+    params: list[Any] = [v for item in by_source.items() for v in item]
+    return f"(CASE source {cases} ELSE ? END)", [*params, REVIEW_TARGET]
 
 
 def sort_by_risk(frame: pd.DataFrame) -> pd.DataFrame:

@@ -271,7 +271,14 @@ def find_element(document: Document, element_id: str) -> Element | None:
     return None
 
 
-def review_order(page: Page, threshold: float = 0.9, layer: str = "words") -> list[str]:
-    """Ids of doubtful words (or lines) in reading order (not green): what J/K step through."""
+def review_order(
+    page: Page,
+    threshold: float = 0.9,
+    layer: str = "words",
+    by_source: dict[str, float] | None = None,
+) -> list[str]:
+    """Ids of doubtful words (or lines) in reading order: what J/K step through. `by_source`
+    holds calibrated thresholds per stage; other sources use `threshold`."""
     items = page.words() if layer == "words" else page.lines()
-    return [item.id for item in items if item.confidence < threshold]
+    by_source = by_source or {}
+    return [i.id for i in items if i.confidence < by_source.get(i.source, threshold)]

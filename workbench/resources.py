@@ -97,6 +97,12 @@ def fields(root: str, document_id: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def thresholds(root: str, target_type: str) -> dict[str, float]:
+    """Calibrated review thresholds per stage (see workbench.data.REVIEW_TARGET)."""
+    return data.thresholds(Workspace(Path(root)), target_type)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def relations(root: str, document_id: str) -> pd.DataFrame:
     return data.relations(Workspace(Path(root)), document_id)
 

@@ -41,8 +41,25 @@ class Calibration:
         x0, x1, y0, y1 = self.x[i - 1], self.x[i], self.y[i - 1], self.y[i]
         return y0 + (y1 - y0) * (confidence - x0) / (x1 - x0) if x1 > x0 else y1
 
+    def threshold(self, target: float) -> float:
+        """The raw confidence from which the calibrated value reaches `target`: since the map
+        never decreases, "calibrated < target" is "raw < threshold" (1.01 when it never does,
+        so everything counts as doubtful)."""
+        if not self.x:
+            return target
+        for x0, x1, y0, y1 in zip(self.x, self.x[1:], self.y, self.y[1:], strict=False):
+            if y1 >= target > y0 and y1 > y0:
+                return x0 + (x1 - x0) * (target - y0) / (y1 - y0)
+        if self.y[0] >= target:
+            return 0.0
+        return 1.01
+
     def to_json(self) -> dict[str, Any]:
         return {"x": list(self.x), "y": list(self.y)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Calibration:
+        return cls(tuple(float(v) for v in data["x"]), tuple(float(v) for v in data["y"]))
 
 
 def fit_isotonic(confidences: Sequence[float], correct: Sequence[bool]) -> Calibration:

@@ -82,3 +82,17 @@ def test_funsd_word_outcomes(tmp_path: Path) -> None:
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps(form))
     assert funsd_word_outcomes(document, gt) == [(0.9, True), (0.8, False)]
+
+
+def test_threshold_inverts_the_map() -> None:
+    calibration = Calibration((0.5, 0.9, 0.99), (0.2, 0.6, 1.0))
+    assert calibration.threshold(0.6) == pytest.approx(0.9)
+    assert calibration.threshold(0.8) == pytest.approx(0.945)  # halfway from 0.6 to 1.0
+    for target in (0.3, 0.7, 0.95):  # "calibrated < target" is "raw < threshold"
+        raw = calibration.threshold(target)
+        assert calibration(raw - 1e-6) < target <= calibration(raw + 1e-6)
+    assert calibration.threshold(0.1) == 0.0  # always reached
+    assert Calibration((0.5,), (0.4,)).threshold(0.9) == 1.01  # never reached
+    assert Calibration((), ()).threshold(0.9) == 0.9
+    again = Calibration.from_json(calibration.to_json())
+    assert again == calibration

@@ -26,7 +26,7 @@ def queue_table() -> None:
     cols[0].metric("Documents", total)
     cols[1].metric("To review", todo)
     cols[2].metric("Failed", failed)
-    cols[3].metric(f"Lines < {LOW_CONFIDENCE}", int(frame["n_low"].sum()))
+    cols[3].metric(f"Doubtful lines (< {LOW_CONFIDENCE:.2f})", int(frame["n_low"].sum()))
 
     left, middle, right = st.columns([2, 2, 3])
     statuses = left.multiselect(
@@ -71,7 +71,10 @@ def queue_table() -> None:
                 "Mean conf.", min_value=0.0, max_value=1.0, format="%.2f"
             ),
             "min_confidence": st.column_config.NumberColumn("Min conf.", format="%.2f"),
-            "n_low": st.column_config.NumberColumn("Low lines", help=f"lines < {LOW_CONFIDENCE}"),
+            "n_low": st.column_config.NumberColumn(
+                "Low lines",
+                help=f"lines less likely right than {LOW_CONFIDENCE:.2f} (see folio calibrate)",
+            ),
             "reviewed": st.column_config.CheckboxColumn("Reviewed"),
             "pages_accepted": st.column_config.NumberColumn("Pages accepted"),
             "last_reviewer": "Last reviewer",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench import panels, resources
+from workbench.data import REVIEW_TARGET
 from workbench.overlay import (
     DEFAULT_LAYERS,
     LAYERS,
@@ -144,7 +145,11 @@ st.session_state["reviewed_texts"] = texts
 entities = resources.entities(root, doc_id)
 fields = resources.fields(root, doc_id)
 relations = resources.relations(root, doc_id)
-low_ids = [i for i in review_order(page) if i not in deleted]
+low_ids = [
+    i
+    for i in review_order(page, REVIEW_TARGET, by_source=resources.thresholds(root, "word"))
+    if i not in deleted
+]
 if info.status == "partial":
     st.warning(
         "Partly processed: "
@@ -241,7 +246,8 @@ with right:
         if element is None:
             st.markdown(
                 "Click a box to correct it, or press **J** / **K** to step through "
-                "the doubtful words (confidence < 0.9)."
+                f"the doubtful words (less likely right than {REVIEW_TARGET:.2f}; "
+                "calibrated on this workspace's reviews after `folio calibrate`)."
             )
         else:
             st.markdown(
