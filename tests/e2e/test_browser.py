@@ -221,3 +221,40 @@ def _click_to_update(p: object, ids: list[str]) -> list[float]:
         timings.append(time.perf_counter() - started)
         _idle(p)
     return timings
+
+
+def test_dashboards_draw_the_reviewed_workspace(server: tuple[str, Path], page: object) -> None:
+    """After the review above: two evaluations recorded, then every chart with data is drawn;
+    each is saved as a screenshot in tests/e2e/artifacts/dashboard-<name>.png."""
+    from pipelines.store.evaluations import Metric, evaluation_record, stage_evaluation
+    from pipelines.store.loader import load_staged
+    from pipelines.store.workspace import Workspace
+
+    _, workspace = server
+    ws = Workspace(workspace)
+    for n, (day, f1) in enumerate([("25", 0.78), ("27", 0.84)]):
+        run = {"started_at": f"2026-11-{day}T08:00:00+00:00", "dataset": "sroie",
+               "split": "dev", "profile": "default", "n_items": 20}  # fmt: skip
+        stage_evaluation(
+            ws, evaluation_record(f"e2e-{n}", run, [Metric("fields", "f1", "micro", f1, 20)])
+        )
+    load_staged(ws, kinds=["evals"])
+    p = page  # playwright Page
+    p.get_by_role("link", name="Dashboards").click()  # type: ignore[attr-defined]
+    charts = p.locator(".js-plotly-plot")  # type: ignore[attr-defined]
+    expect(charts.first).to_be_visible(timeout=60_000)
+    _idle(p)
+    keys = p.locator('[class*="st-key-dash_"]:has(.js-plotly-plot)')  # type: ignore[attr-defined]
+    names = [
+        re.search(r"st-key-dash_(\w+)", keys.nth(i).get_attribute("class") or "")
+        for i in range(keys.count())
+    ]
+    drawn = sorted({m.group(1) for m in names if m})
+    # the receipt's run, its confidences, its review and the two evaluations have data
+    assert {"throughput", "confidence", "evaluations"} <= set(drawn), drawn
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name in drawn:
+        chart = p.locator(f".st-key-dash_{name}")  # type: ignore[attr-defined]
+        chart.scroll_into_view_if_needed()
+        chart.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"))
+    assert p.get_by_text("Traceback").count() == 0  # type: ignore[attr-defined]
