@@ -70,12 +70,12 @@ def record_evaluation(
 
 def format_changes(changes: Sequence[Change]) -> str:
     """The metrics as a table, with the change since the previous evaluation."""
-    lines = [f"{'task':<8} {'metric':<12} {'scope':<18} {'value':>8} {'previous':>9} {'change':>8}"]
+    lines = [f"{'task':<8} {'metric':<16} {'scope':<18} {'value':>8} {'previous':>9} {'change':>8}"]
     for metric, previous in changes:
         before = f"{previous:9.4f}" if previous is not None else f"{'-':>9}"
         delta = f"{metric.value - previous:+8.4f}" if previous is not None else f"{'new':>8}"
         lines.append(
-            f"{metric.task:<8} {metric.metric:<12} {metric.scope[:18]:<18} "
+            f"{metric.task:<8} {metric.metric:<16} {metric.scope[:18]:<18} "
             f"{metric.value:8.4f} {before} {delta}"
         )
     return "\n".join(lines)
