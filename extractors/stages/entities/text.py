@@ -41,6 +41,21 @@ def words_in_span(
     return out
 
 
+def join_words(words: Sequence[Word], at: int = 0) -> tuple[str, list[int], list[int]]:
+    """The words' texts joined by single spaces, and each word's character span in that text,
+    counted from `at`."""
+    starts: list[int] = []
+    ends: list[int] = []
+    position = at
+    for word in words:
+        if starts:
+            position += 1  # the space before it
+        starts.append(position)
+        position += len(word.text)
+        ends.append(position)
+    return " ".join(w.text for w in words), starts, ends
+
+
 def page_text(page: Page) -> PageText:
     parts: list[str] = []
     out = PageText(page=page.index, text="")
@@ -61,15 +76,12 @@ def page_text(page: Page) -> PageText:
                 parts.append(line.text)
                 at += len(line.text)
                 continue
-            for k, word in enumerate(words):
-                if k:
-                    parts.append(" ")
-                    at += 1
-                out.words.append(word)
-                out.starts.append(at)
-                parts.append(word.text)
-                at += len(word.text)
-                out.ends.append(at)
+            text, starts, ends = join_words(words, at)
+            parts.append(text)
+            out.words.extend(words)
+            out.starts.extend(starts)
+            out.ends.extend(ends)
+            at += len(text)
         out.blocks.append((block_start, at))
     out.text = "".join(parts)
     return out

@@ -53,7 +53,7 @@ class Candidate:
         return union_bbox(self.words)
 
 
-def _values_after(row: Row, label: LabelMatch, values: Sequence[Value]) -> list[Value]:
+def _values_after(label: LabelMatch, values: Sequence[Value]) -> list[Value]:
     """Values that end right of a label (a currency printed in the label, "TOTAL RM 33.92", may
     be read as part of the amount)."""
     return [v for v in values if v.end > label.end and v.start >= label.start]
@@ -86,10 +86,9 @@ class FieldFinder:
         )
         dates = scan_rows(self.rows, lambda t: find_row_dates(t, locale.month_first))
         references = scan_rows(self.rows, find_references)
+        # per row, in row order: what each row holds
         self.labels = scan_rows(self.rows, find_labels)
-        self._amounts = {id(r): found for r, found in zip(self.rows, amounts, strict=True)}
-        self._dates = {id(r): found for r, found in zip(self.rows, dates, strict=True)}
-        self._references = {id(r): found for r, found in zip(self.rows, references, strict=True)}
+        self._values = {"amount": amounts, "date": dates, "reference": references}
 
     def _add(
         self, name: str, value: Value, score: float, row: Row, label: LabelMatch | None
@@ -101,22 +100,14 @@ class FieldFinder:
         )
 
     def labelled_values(self) -> None:
-        labels_of = self.labels
         summary = _summary_rows(self.rows)
-        for n, row in enumerate(self.rows):
-            labels = labels_of[n]
+        for n, (row, labels) in enumerate(zip(self.rows, self.labels, strict=True)):
             for k, label in enumerate(labels):
                 if label.field == "ignore" or (label.field in AMOUNT_FIELDS and n in summary):
                     continue
-                values = (
-                    self._amounts
-                    if label.field in AMOUNT_FIELDS
-                    else self._references
-                    if label.field == "invoice_number"
-                    else self._dates
-                )
+                values = self._values[_value_kind(label.field)]
                 end = labels[k + 1].start if k + 1 < len(labels) else len(row.text)
-                here = [v for v in _values_after(row, label, values[id(row)]) if v.end <= end]
+                here = [v for v in _values_after(label, values[n]) if v.end <= end]
                 if here:
                     # The last amount on a row is the line's total ("TOTAL 3 33.90"); the first
                     # date after a date label is its value.
@@ -127,9 +118,9 @@ class FieldFinder:
                     continue
                 label_words = row.words_in(label.start, label.end)
                 for k_below, below in enumerate(self.rows[n + 1 : n + 3], start=n + 1):
-                    if below.page != row.page or not label_words or labels_of[k_below]:
+                    if below.page != row.page or not label_words or self.labels[k_below]:
                         break  # a labelled row holds its own label's value
-                    found = _values_below(label_words, below, values[id(below)])
+                    found = _values_below(label_words, below, values[k_below])
                     if found:
                         value = found[0]
                         self._add(
@@ -142,8 +133,8 @@ class FieldFinder:
                         break
 
     def unlabelled_dates(self) -> None:
-        for row in self.rows:
-            for value in self._dates[id(row)]:
+        for row, dates in zip(self.rows, self._values["date"], strict=True):
+            for value in dates:
                 self._add("date", value, UNLABELLED_DATE * value.confidence, row, None)
 
     def invoice_numbers(self) -> None:
@@ -167,10 +158,11 @@ class FieldFinder:
         best = max(totals, key=_rank)
         amount = _amount(best.value)
         position = self.rows.index(best.row)
-        for row in self.rows[position + 1 : position + 5]:
+        for k in range(position + 1, min(position + 5, len(self.rows))):
+            row = self.rows[k]
             if row.page != best.row.page or not _ROUND.search(row.text):
                 continue
-            for value in self._amounts[id(row)]:
+            for value in self._values["amount"][k]:
                 if amount is not None and Decimal(0) < abs(value.amount - amount) <= ROUNDING:
                     evidence = f"{best.evidence}, rounded"
                     words = row.words_in(value.start, value.end)
@@ -208,10 +200,12 @@ class FieldFinder:
             )
             return
         best: tuple[Decimal, Row, Value] | None = None
-        for row, labels in zip(self.rows, self.labels, strict=True):
+        for row, labels, amounts in zip(
+            self.rows, self.labels, self._values["amount"], strict=True
+        ):
             if row.page != 0 or row.top < 0.4 or any(m.field == "ignore" for m in labels):
                 continue
-            for value in self._amounts[id(row)]:
+            for value in amounts:
                 if best is None or value.amount > best[0]:
                     best = (value.amount, row, value)
         if best is not None:
@@ -260,6 +254,13 @@ class FieldFinder:
                         )
                     out["total"] = high
                     return
+
+
+def _value_kind(field: str) -> str:
+    """What a label's value looks like: an amount, a document number or a date."""
+    if field in AMOUNT_FIELDS:
+        return "amount"
+    return "reference" if field == "invoice_number" else "date"
 
 
 def _amount(value: str) -> Decimal | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from extractors.document import Line, Page, Word
-from extractors.stages.entities.text import words_in_span
+from extractors.stages.entities.text import join_words, words_in_span
 
 # Two lines are on one row when their vertical overlap is at least this share of the lower one.
 SAME_ROW_OVERLAP = 0.5
@@ -89,21 +89,9 @@ def page_rows(page: Page) -> list[Row]:
             spans.append(y)
     rows: list[Row] = []
     for number, group in enumerate(groups):
-        row = Row(page=page.index, number=number)
-        parts: list[str] = []
-        at = 0
-        for line in sorted(group, key=lambda line: line.bbox[0]):
-            for word in line.words:
-                if parts:
-                    parts.append(" ")
-                    at += 1
-                row.words.append(word)
-                row.starts.append(at)
-                parts.append(word.text)
-                at += len(word.text)
-                row.ends.append(at)
-        row.text = "".join(parts)
-        rows.append(row)
+        words = [w for line in sorted(group, key=lambda line: line.bbox[0]) for w in line.words]
+        text, starts, ends = join_words(words)
+        rows.append(Row(page.index, number, words, text, starts, ends))
     return rows
 
 

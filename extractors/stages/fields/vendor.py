@@ -191,7 +191,6 @@ def _name_rows(rows: Sequence[Row], n: int) -> tuple[int, int]:
     while (
         first > 0
         and (_LEADING_LEGAL_FORM.match(rows[first].text) or rows[first].text[:1].islower())
-        and _continues(rows[first - 1], rows[first]) is not None
         and _close(rows[first - 1], rows[first])
     ):
         first -= 1
