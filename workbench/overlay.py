@@ -58,10 +58,12 @@ class Box:
     label: str
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("x0", "y0", "x1", "y1"):
-            data[key] = round(data[key], 5)
-        return data
+        return _rounded(self)
+
+
+def _rounded(item: Any) -> dict[str, Any]:
+    """A box or link for the page view: page-relative coordinates to 5 places (shorter JSON)."""
+    return {k: round(v, 5) if isinstance(v, float) else v for k, v in asdict(item).items()}
 
 
 def _box(id_: str, layer: str, bbox: list[float] | None, colour: str, label: str) -> Box | None:
@@ -174,7 +176,7 @@ class Link:
     label: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: round(v, 5) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        return _rounded(self)
 
 
 def page_links(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -18,13 +18,11 @@ from pipelines.store.corrections import Correction
 from pipelines.store.reviewed import apply_corrections
 from pipelines.store.table_structure import (
     Span,
+    StructureEdit,
     TableState,
+    edit_spans,
     extracted_spans,
-    merge,
-    merge_cols,
-    merge_rows,
     shape_value,
-    split,
 )
 from workbench.review import Context, stage_version
 
@@ -120,9 +118,6 @@ def parse_range(text: str, n_rows: int, n_cols: int) -> Span | None:
     return (r0, c0, r1 - r0 + 1, c1 - c0 + 1)
 
 
-StructureEdit = Literal["merge", "split", "merge_rows", "merge_cols"]
-
-
 def table_state(fixes: dict[Any, dict[str, Any]], table_id: str) -> TableState:
     """The reviewed state in force for a table (the app's latest correction per element)."""
     fix = fixes.get(("table", table_id))
@@ -137,14 +132,7 @@ def edit_structure(
     """The state after merging the cells of `rect`, splitting the merged cells it meets, or
     reading its rows (columns) as one row (column); None: the cells stay as they are."""
     spans = extracted_spans(reviewed)  # the merged cells as the reviewer sees them now
-    if edit == "merge":
-        changed = merge(spans, rect)
-    elif edit == "split":
-        changed = split(spans, rect)
-    elif edit == "merge_rows":
-        changed = merge_rows(spans, reviewed.n_cols, rect[0], rect[2])
-    else:
-        changed = merge_cols(spans, reviewed.n_rows, rect[1], rect[3])
+    changed = edit_spans(spans, edit, rect, reviewed.n_rows, reviewed.n_cols)
     if changed == spans:
         return None
     return replace(state, spans=changed)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from extractors.document import Cell, Table
 
@@ -177,6 +177,23 @@ def split(spans: Sequence[Span], rect: Span) -> tuple[Span, ...]:
     """Spans after splitting every merged cell that meets a rectangle into 1x1 cells."""
     inside = set(_positions(rect))
     return tuple(s for s in spans if not inside & set(_positions(s)))
+
+
+StructureEdit = Literal["merge", "split", "merge_rows", "merge_cols"]
+
+
+def edit_spans(
+    spans: Sequence[Span], edit: StructureEdit, rect: Span, n_rows: int, n_cols: int
+) -> tuple[Span, ...]:
+    """Spans after one structure edit of a table's rectangle `rect` (merge its cells, split the
+    merged cells it meets, or read its rows or columns as one)."""
+    if edit == "merge":
+        return merge(spans, rect)
+    if edit == "split":
+        return split(spans, rect)
+    if edit == "merge_rows":
+        return merge_rows(spans, n_cols, rect[0], rect[2])
+    return merge_cols(spans, n_rows, rect[1], rect[3])
 
 
 def reviewed_text(text: str, change: tuple[str | None, Any]) -> str | None:

@@ -24,13 +24,11 @@ from pipelines.store.rows import result_id_for
 from pipelines.store.schema import MIGRATION_4, MIGRATIONS
 from pipelines.store.staging import stage_bundle
 from pipelines.store.table_structure import (
+    StructureEdit,
     TableState,
+    edit_spans,
     extracted_spans,
-    merge,
-    merge_cols,
-    merge_rows,
     shape_value,
-    split,
 )
 from pipelines.store.workspace import Workspace
 from tests.unit.test_table_structure import _table
@@ -230,15 +228,9 @@ def _random_state(rng: random.Random, table: Table) -> dict[str, Any]:
     for _ in range(rng.randint(1, 3)):
         r, c = rng.randrange(table.n_rows), rng.randrange(table.n_cols)
         rect = (r, c, rng.randint(1, table.n_rows - r), rng.randint(1, table.n_cols - c))
-        kind = rng.choice(["merge", "merge", "split", "rows", "cols"])
-        if kind == "merge":
-            spans = merge(spans, rect)
-        elif kind == "split":
-            spans = split(spans, rect)
-        elif kind == "rows":
-            spans = merge_rows(spans, table.n_cols, rect[0], rect[2])
-        else:
-            spans = merge_cols(spans, table.n_rows, rect[1], rect[3])
+        edits: list[StructureEdit] = ["merge", "merge", "split", "merge_rows", "merge_cols"]
+        edit = rng.choice(edits)
+        spans = edit_spans(spans, edit, rect, table.n_rows, table.n_cols)
     header = rng.choice([None, 0, 1, 2])
     return TableState(header_rows=header, spans=spans).to_value()
 
