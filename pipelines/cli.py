@@ -21,6 +21,7 @@ from pipelines.store.workspace import WORKSPACE_ENV, Workspace
 
 if TYPE_CHECKING:
     from models.runtime import Device
+    from pipelines.evaluation.evaluate_layout import LayoutReport
     from pipelines.execution.config import PipelineConfig
     from pipelines.store.evaluations import Metric
 
@@ -390,10 +391,7 @@ def _evaluate_one(
         return table_metrics(report), _n_items(dataset / name, limit)
     if _detected(lambda: detect_dataset(dataset)):
         layout = evaluate_layout(dataset, config, name, limit, baseline)
-        line = f"{dataset.name}/{name} profile={config.name}: {layout.pages} pages, {layout.metric}"
-        console.print(f"{line} folio {layout.folio:.4f}")
-        if layout.baseline is not None:
-            console.print(f"{line} bare CDLA {layout.baseline:.4f}")
+        _print_layout(dataset, name, config.name, layout)
         return layout_metrics(layout), layout.pages
     result = evaluate_split(dataset / name, config, workers, limit)
     scores = result.ocr
@@ -427,6 +425,13 @@ def _evaluate_one(
     metrics += forms_metrics(result.forms) if result.forms is not None else []
     metrics += calibration_metrics(result.words)
     return metrics, _n_items(dataset / name, limit)
+
+
+def _print_layout(dataset: Path, split: str, profile: str, report: LayoutReport) -> None:
+    line = f"{dataset.name}/{split} profile={profile}: {report.pages} pages, {report.metric}"
+    console.print(f"{line} folio {report.folio:.4f}")
+    if report.baseline is not None:
+        console.print(f"{line} bare CDLA {report.baseline:.4f}")
 
 
 def _detected(check: Callable[[], object]) -> bool:
@@ -500,10 +505,7 @@ def evaluate_layout_command(
     except ValueError as error:  # ProfileError is a ValueError
         _fail(str(error))
     report = evaluate_layout(dataset, config, split, limit, baseline)
-    line = f"{dataset.name}/{split} profile={profile}: {report.pages} pages, {report.metric}"
-    console.print(f"{line} folio {report.folio:.4f}")
-    if report.baseline is not None:
-        console.print(f"{line} bare CDLA {report.baseline:.4f}")
+    _print_layout(dataset, split, profile, report)
     for label, (ours, base) in report.per_class.items():
         bare = f", bare {base:.3f}" if base is not None else ""
         console.print(f"  AP {label}: folio {ours:.3f}{bare}")

@@ -10,8 +10,8 @@ document's wall time is no baseline here: documents share page batches, so it in
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,8 +51,9 @@ def bench(split_dirs: Sequence[Path], profile: str = "default", limit: int | Non
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    limit = int(args[args.index("--limit") + 1]) if "--limit" in args else 20
-    profile = args[args.index("--profile") + 1] if "--profile" in args else "default"
-    dirs = [Path(a) for a in args if not a.startswith("--") and a not in (str(limit), profile)]
-    print(bench(dirs, profile, limit))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("split_dirs", nargs="+", type=Path)
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--profile", default="default")
+    args = parser.parse_args()
+    print(bench(args.split_dirs, args.profile, args.limit))

@@ -393,13 +393,15 @@ with right:
         grids.append(entity_corrections(entities, st.session_state.get(key), context, document))
         if entities.empty:
             st.caption("No entities yet: select a word and press **E** to add one.")
-        boxes_ = entities[entities["label"] == "CHECKBOX"].reset_index(drop=True)
-        if not boxes_.empty:
+        checkboxes = entities[entities["label"] == "CHECKBOX"].reset_index(drop=True)
+        if not checkboxes.empty:
             st.caption("Check boxes: tick or untick to correct what the page shows.")
-            boxes_ = boxes_.assign(checked=boxes_["value"].eq("true"), label_text=boxes_["text"])
+            checkboxes = checkboxes.assign(
+                checked=checkboxes["value"].eq("true"), label_text=checkboxes["text"]
+            )
             key = f"ed_checkboxes_{version}"
             st.data_editor(
-                boxes_,
+                checkboxes,
                 key=key,
                 hide_index=True,
                 width="stretch",
@@ -411,7 +413,9 @@ with right:
                     "confidence": st.column_config.NumberColumn(format="%.2f"),
                 },
             )
-            grids.append(checkbox_corrections(boxes_, st.session_state.get(key), context, document))
+            grids.append(
+                checkbox_corrections(checkboxes, st.session_state.get(key), context, document)
+            )
     with tab_fields:
         key = f"ed_fields_{version}"
         field_rows = fields.assign(id=fields["field_id"])  # two fields of one name stay apart
