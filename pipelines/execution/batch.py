@@ -21,6 +21,7 @@ from models.assets import file_sha256
 from models.runtime import Device
 from pipelines.execution.config import PipelineConfig
 from pipelines.execution.executor import Job, JobResult, LocalExecutor
+from pipelines.execution.runs import RunRecord
 from pipelines.store.database import known_result_ids
 from pipelines.store.loader import load_best_effort, load_with_retries
 from pipelines.store.rows import result_id_for
@@ -71,6 +72,12 @@ def discover(
         if unsupported is not None:
             unsupported[suffix] += len(files)
     return found, problems
+
+
+def planned_ids(sha256: str, config_hash: str) -> tuple[str, str]:
+    """(document id, result id) a file gets under a configuration, known before it runs."""
+    document_id = document_id_for(sha256)
+    return document_id, result_id_for(document_id, config_hash)
 
 
 @dataclass
@@ -131,7 +138,7 @@ def run_batch(
             summary.n_duplicates += 1
             continue
         seen.add(sha)
-        if result_id_for(document_id_for(sha), config_hash) in done:
+        if planned_ids(sha, config_hash)[1] in done:
             summary.n_skipped += 1
             continue
         stored = workspace.keep_copy(path, sha)
@@ -148,30 +155,24 @@ def run_batch(
         nonlocal record_seq
         record_seq += 1
         summary.elapsed_s = time.monotonic() - started
-        workspace.staging.write(
-            "runs",
-            run_id,
-            {
-                "run_id": run_id,
-                "started_at": started_at.isoformat(),
-                "finished_at": datetime.now(UTC).isoformat() if state != "running" else None,
-                "profile": config.name,
-                "config_hash": config_hash,
-                "workers": workers,
-                "command": command,
-                "n_files": summary.n_files,
-                "n_skipped": summary.n_skipped,
-                "n_ok": summary.statuses["ok"],
-                "n_partial": summary.statuses["partial"],
-                "n_failed": summary.statuses["failed"],
-                "n_pages": summary.n_pages,
-                "elapsed_s": round(summary.elapsed_s, 3),
-                "pages_per_s": round(summary.pages_per_s, 3),
-                "stage_ms": {k: round(v, 1) for k, v in summary.stage_ms.items()},
-                "state": state,
-            },
-            stamp=f"{record_seq:08d}",
-        )
+        RunRecord(
+            run_id=run_id,
+            started_at=started_at,
+            finished_at=datetime.now(UTC) if state != "running" else None,
+            profile=config.name,
+            config_hash=config_hash,
+            workers=workers,
+            command=command,
+            n_files=summary.n_files,
+            n_skipped=summary.n_skipped,
+            n_ok=summary.statuses["ok"],
+            n_partial=summary.statuses["partial"],
+            n_failed=summary.statuses["failed"],
+            n_pages=summary.n_pages,
+            elapsed_s=summary.elapsed_s,
+            stage_ms=dict(summary.stage_ms),
+            state=state,
+        ).stage(workspace, stamp=f"{record_seq:08d}")
 
     last_load = time.monotonic()
 

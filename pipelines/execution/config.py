@@ -104,3 +104,22 @@ def load_profile(name_or_path: str) -> PipelineConfig:
     except (ValidationError, tomllib.TOMLDecodeError, ValueError) as error:
         raise ProfileError(f"profile {path}: {error}") from error
     return config
+
+
+def model_file_problems() -> list[str]:
+    """Why the model files every profile may need are not usable (empty when all are there and
+    match their checksums): what a service's readiness check asks."""
+    from models.assets import ASSETS, ModelAssetError, model_path
+    from models.fetch import SLANET, weights_path
+
+    problems = []
+    for name in sorted(ASSETS):
+        try:
+            model_path(name)
+        except ModelAssetError as error:
+            problems.append(f"{name}: {error}")
+    try:
+        weights_path(SLANET)
+    except ModelAssetError as error:
+        problems.append(f"{SLANET.name}: {error}")
+    return problems

@@ -105,16 +105,36 @@ class Pipeline:
         self,
         items: Sequence[tuple[Path, str | None]],
         on_progress: ProgressHook | None = None,
+        document_stages: bool = True,
     ) -> Iterator[Document]:
         """Process several files, their pages sharing stage batches; yields each document as
-        soon as its last page (and its document stages) is done, in input order."""
+        soon as its last page (and its document stages) is done, in input order.
+
+        With `document_stages=False` documents leave after the page stages (the model half of
+        the work), for `finish_document` to complete elsewhere (the service's CPU pool)."""
         flights = (self._start(position, path, sha) for position, (path, sha) in enumerate(items))
         waiting: list[_InFlight] = []  # started, pages left to put in a chunk
         for flight in flights:
             waiting.append(flight)
             last = flight.position == len(items) - 1
             while waiting and (last or self._pages_left(waiting) >= PAGE_CHUNK):
-                yield from self._run_chunk(waiting, on_progress)
+                yield from self._run_chunk(waiting, on_progress, document_stages)
+
+    def finish_document(self, document: Document) -> Document:
+        """The document stages over a document that left `process_many` after its pages;
+        timings add to those of the page stages."""
+        assert document.pipeline is not None
+        started = time.perf_counter()
+        timings: dict[str, float] = defaultdict(float)
+        timings.update({k: v / 1000 for k, v in document.pipeline.timings_ms.items()})
+        if not any(error.stage == "ingest" for error in document.errors):  # opened
+            self._run_document_stages(document, timings)
+        document.status = _status(document)
+        document.pipeline.timings_ms = {k: round(v * 1000, 1) for k, v in timings.items()}
+        document.pipeline.elapsed_ms = round(
+            document.pipeline.elapsed_ms + (time.perf_counter() - started) * 1000, 1
+        )
+        return document
 
     def _start(self, position: int, path: Path, sha256: str | None) -> _InFlight:
         started = time.perf_counter()
@@ -146,7 +166,10 @@ class Pipeline:
         return sum(f.page_count - f.next_page for f in waiting)
 
     def _run_chunk(
-        self, waiting: list[_InFlight], on_progress: ProgressHook | None
+        self,
+        waiting: list[_InFlight],
+        on_progress: ProgressHook | None,
+        document_stages: bool = True,
     ) -> Iterator[Document]:
         """Up to PAGE_CHUNK pages from the waiting documents through the page stages; then the
         documents whose last page this was are finished and yielded."""
@@ -180,7 +203,7 @@ class Pipeline:
             for flight in taken:
                 on_progress(flight.position, flight.next_page)
         while waiting and waiting[0].next_page >= waiting[0].page_count:
-            yield self._finish(waiting.pop(0))
+            yield self._finish(waiting.pop(0), document_stages)
 
     def _page_slots(
         self,
@@ -238,11 +261,12 @@ class Pipeline:
                 with _shared_timing(batch, stage.name):
                     failed |= _run_page_batch(stage, batch)
 
-    def _finish(self, flight: _InFlight) -> Document:
+    def _finish(self, flight: _InFlight, document_stages: bool = True) -> Document:
         document = flight.document
         if flight.opened is not None:
             flight.opened.close()
-            self._run_document_stages(document, flight.timings)
+            if document_stages:
+                self._run_document_stages(document, flight.timings)
         document.status = _status(document)
         assert document.pipeline is not None
         document.pipeline.timings_ms = {k: round(v * 1000, 1) for k, v in flight.timings.items()}
@@ -373,3 +397,21 @@ class _shared_timing:
         spent = time.perf_counter() - self.start - (self._rendered() - self.render_before)
         for flight in self.flights:
             flight.timings[self.name] += spent / len(self.flights)
+
+
+class UnreadableDocument(ValueError):
+    """The file cannot be opened as a document (corrupt, encrypted, unsupported); the message
+    says why."""
+
+
+def count_pages(path: Path, config: PipelineConfig, password: str | None = None) -> int:
+    """Pages of a file as the pipeline would see them, without processing it (cheap: opening a
+    PDF reads its page tree, an image its frame count)."""
+    try:
+        opened = open_document(path, config.ingest.model_copy(update={"password": password}))
+    except IngestError as error:
+        raise UnreadableDocument(str(error)) from error
+    try:
+        return opened.page_count
+    finally:
+        opened.close()

@@ -139,3 +139,18 @@ def load_document(workspace: Workspace, document_id: str) -> Document | None:
     if table.num_rows == 0:
         return None
     return Document.from_json(table.column("document_json")[0].as_py())
+
+
+def load_result(workspace: Workspace, result_id: str) -> Document | None:
+    """One result (a document under one configuration), loaded or not yet: None until the
+    loader has moved its bundle into the database."""
+    table = query(workspace, "SELECT document_json FROM results WHERE result_id = ?", [result_id])
+    if table.num_rows == 0:
+        return None
+    return Document.from_json(table.column("document_json")[0].as_py())
+
+
+def result_status(workspace: Workspace, result_id: str) -> str | None:
+    """The status of a loaded result (ok, partial, failed), None when it is not loaded."""
+    table = query(workspace, "SELECT status FROM results WHERE result_id = ?", [result_id])
+    return None if table.num_rows == 0 else str(table.column("status")[0].as_py())

@@ -12,10 +12,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # What each layer may never import (project layers above it, and outside packages it must not
 # depend on: models are arrays in/out, stages never touch the database or the app).
 FORBIDDEN = {
-    "models": {"extractors", "pipelines", "workbench", "duckdb", "streamlit"},
-    "extractors": {"pipelines", "workbench", "duckdb", "streamlit"},
-    "pipelines": {"workbench", "streamlit"},
-    "workbench": set(),
+    "models": {"extractors", "pipelines", "service", "workbench", "duckdb", "streamlit"},
+    "extractors": {"pipelines", "service", "workbench", "duckdb", "streamlit"},
+    "pipelines": {"workbench", "service", "streamlit"},
+    "workbench": {"service"},
+    # The service calls pipelines (never the database directly, never the app).
+    "service": {"workbench", "streamlit", "duckdb"},
 }
 
 

@@ -1,0 +1,85 @@
+"""`folio serve` and `folio worker`, added to the `folio` command of pipelines.cli (the console
+script points here, so `pipelines` never imports the service)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli import WorkspaceOpt, _fail, app, console
+from service.settings import ServiceSettings
+
+RedisOpt = Annotated[
+    str | None,
+    typer.Option("--redis-url", help="Redis for jobs (default: $FOLIO_REDIS_URL or local 6379)"),
+]
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    redis_url: RedisOpt = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """The HTTP API (jobs, results, health, metrics) over Redis; run `folio worker` beside it.
+    Limits come from FOLIO_* variables (see docs/service.md)."""
+    import uvicorn
+
+    from service import logs
+    from service.api import create_app
+
+    settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url)
+    logs.configure(log_level)
+    console.print(f"Folio service on http://{host}:{port} (workspace {settings.workspace})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def worker(
+    workspace: WorkspaceOpt = None,
+    queue: Annotated[
+        list[str] | None,
+        typer.Option("--queue", "-q", help="models (page stages), cpu (document stages); repeat"),
+    ] = None,
+    redis_url: RedisOpt = None,
+    profile: Annotated[
+        list[str] | None, typer.Option("--profile", "-p", help="profiles to warm up (repeat)")
+    ] = None,
+    max_jobs: Annotated[
+        int | None, typer.Option(min=1, help="steps before the worker exits to be replaced")
+    ] = None,
+    max_rss_mb: Annotated[
+        int, typer.Option(min=0, help="exit to be replaced when RSS passes this (0: no limit)")
+    ] = 0,
+    heartbeat_file: Annotated[
+        Path | None, typer.Option(help="touched while healthy (for liveness probes)")
+    ] = None,
+    burst: Annotated[bool, typer.Option(help="exit when the queues are empty")] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """A worker for the service's queues (both by default)."""
+    from service import logs
+    from service.tasks import QUEUES
+    from service.worker import run_worker
+
+    settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url)
+    logs.configure(log_level)
+    try:
+        run_worker(
+            settings.redis_url,
+            queue or list(QUEUES),
+            profile or [settings.profile],
+            max_jobs=max_jobs,
+            max_rss_mb=max_rss_mb,
+            heartbeat_file=heartbeat_file,
+            burst=burst,
+        )
+    except ValueError as error:
+        _fail(str(error))
+
+
+__all__ = ["app"]

@@ -1,0 +1,127 @@
+"""`folio worker`: an RQ worker over the `models` and/or `cpu` queues.
+
+Pipelines are built and warmed on a bundled sample before the first job, then every step runs
+in a forked work horse that inherits them (copy-on-write) and exits after its step, so a step's
+memory is returned when it ends, and a step that must be stopped (cancel, timeout) is killed
+without harming the worker. The worker recycles itself after `max_jobs` steps or when its own
+RSS passes `max_rss_mb` (the orchestrator starts a fresh one); it touches a heartbeat file for
+liveness probes and reports its RSS for /metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Worker
+
+from pipelines.samples import SAMPLES_DIR
+from service import stats
+from service.control import JOB_MONITORING_INTERVAL_S
+from service.tasks import QUEUES, pipeline_for
+
+logger = logging.getLogger("folio.worker")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+WORKER_TTL_S = 25
+WARM_SAMPLES = ("receipt.jpg", "invoice.pdf")  # a scan (OCR, layout) and a born-digital PDF
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def warm(profile: str) -> None:
+    """Build the profile's pipeline and run it once, so lazy model sessions and spaCy exist
+    before the worker forks its first horse."""
+    pipeline = pipeline_for(profile)
+    started = time.perf_counter()
+    for name in WARM_SAMPLES:
+        sample = SAMPLES_DIR / name
+        if sample.is_file():
+            pipeline.process(sample)
+    logger.info("warmed %s in %.1f s", profile, time.perf_counter() - started)
+
+
+class FolioWorker(Worker):
+    def __init__(
+        self,
+        queues: list[Queue],
+        *args: Any,
+        max_rss_mb: int = 0,
+        heartbeat_file: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("job_monitoring_interval", JOB_MONITORING_INTERVAL_S)
+        # An idle worker wakes from its blocking dequeue every worker_ttl - 15 s to heartbeat;
+        # liveness probes expect a heartbeat file younger than a minute.
+        kwargs.setdefault("worker_ttl", WORKER_TTL_S)
+        super().__init__(queues, *args, **kwargs)
+        self.max_rss_mb = max_rss_mb
+        self.heartbeat_file = heartbeat_file
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
+        outcome = super().heartbeat(*args, **kwargs)
+        self._report()
+        return outcome
+
+    def _report(self) -> None:
+        if self.heartbeat_file is not None:
+            self.heartbeat_file.touch()
+        horse = getattr(self, "_horse_pid", 0)
+        total = rss_bytes() + (rss_bytes(horse) if horse else 0)
+        try:
+            stats.report_worker(self.connection, self.name, total)
+        except Exception:  # metrics must never stop the work
+            logger.debug("could not report worker stats", exc_info=True)
+
+    def execute_job(self, job: Any, queue: Queue) -> Any:
+        outcome = super().execute_job(job, queue)
+        self._report()
+        own_mb = rss_bytes() / 2**20
+        if self.max_rss_mb and own_mb > self.max_rss_mb:
+            logger.warning(
+                "worker RSS %.0f MB passed the limit of %d MB: stopping to be replaced",
+                own_mb,
+                self.max_rss_mb,
+            )
+            self._stop_requested = True
+        return outcome
+
+    def teardown(self) -> None:
+        super().teardown()
+        stats.forget_worker(self.connection, self.name)
+
+
+def run_worker(
+    redis_url: str,
+    queues: list[str],
+    profiles: list[str],
+    max_jobs: int | None = None,
+    max_rss_mb: int = 0,
+    heartbeat_file: Path | None = None,
+    burst: bool = False,
+) -> bool:
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown:
+        raise ValueError(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
+    redis = Redis.from_url(redis_url)
+    redis.ping()
+    for profile in profiles:
+        warm(profile)
+    if heartbeat_file is not None:
+        heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
+        heartbeat_file.touch()
+    worker = FolioWorker(
+        [Queue(name, connection=redis) for name in queues],
+        connection=redis,
+        max_rss_mb=max_rss_mb,
+        heartbeat_file=heartbeat_file,
+    )
+    return worker.work(burst=burst, max_jobs=max_jobs, logging_level="INFO")
