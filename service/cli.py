@@ -83,3 +83,7 @@ def worker(
 
 
 __all__ = ["app"]
+
+
+if __name__ == "__main__":
+    app()

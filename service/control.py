@@ -14,7 +14,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job as RQJob
+from rq.job import JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from pipelines.execution.config import model_file_problems
@@ -36,10 +38,47 @@ LOOP_INTERVAL_S = 1.0
 
 
 def reap_abandoned(redis: Redis) -> None:
-    """Steps whose worker stopped heartbeating are retried (or failed when out of retries)."""
+    """Steps whose worker stopped heartbeating are retried (or failed when out of retries).
+
+    A worker killed between registering a step and its work horse marking it started leaves
+    an entry whose step still says `queued`; RQ's cleanup would drop that entry and the step
+    with it, so such steps go back to the front of their queue first."""
     cutoff = time.time() + RQ_HEARTBEAT_SLACK_S - ABANDONED_AFTER_S
     for name in QUEUES:
-        StartedJobRegistry(name, connection=redis).cleanup(timestamp=cutoff)
+        queue = Queue(name, connection=redis)
+        registry = StartedJobRegistry(name, connection=redis)
+        expired: list[bytes] = redis.zrangebyscore(registry.key, 0, cutoff)  # type: ignore[assignment]
+        for entry in expired:
+            step_id = entry.decode().split(":")[0]
+            step = queue.fetch_job(step_id)
+            if step is not None and step.get_status() == JobStatus.QUEUED:
+                redis.zrem(registry.key, entry)
+                if step_id not in queue.get_job_ids():
+                    queue.enqueue_job(step, at_front=True)
+        registry.cleanup(timestamp=cutoff)
+
+
+def rescue_dequeued(redis: Redis) -> int:
+    """Steps a worker took off the queue but died before starting (RQ parks them in an
+    intermediate list that only a live worker's hourly maintenance would clean) go back to the
+    front of their queue; returns how many."""
+    rescued = 0
+    for name in QUEUES:
+        queue = Queue(name, connection=redis)
+        parked = IntermediateQueue(queue.key, connection=redis)
+        started = StartedJobRegistry(name, connection=redis)
+        for step_id in parked.get_job_ids():
+            if step_id in started or parked.set_first_seen(step_id):
+                continue  # running, or seen for the first time now
+            first_seen = parked.get_first_seen(step_id)
+            if first_seen is None or time.time() - first_seen.timestamp() < ABANDONED_AFTER_S:
+                continue
+            parked.remove(step_id)
+            step = queue.fetch_job(step_id)
+            if step is not None:
+                queue.enqueue_job(step, at_front=True)
+                rescued += 1
+    return rescued
 
 
 def failure_of(rq_job: RQJob, attempts: int) -> tuple[str, str]:
@@ -136,6 +175,7 @@ class QueueLoop:
         try:
             self.redis.ping()
             reap_abandoned(self.redis)
+            rescue_dequeued(self.redis)
             end_failed_steps(self.redis, self.settings)
             checks["queue"] = "ok"
         except RedisError as error:

@@ -19,7 +19,7 @@ from rq.registry import StartedJobRegistry
 from pipelines.store.database import query
 from pipelines.store.workspace import Workspace
 from service import jobs, logs, tasks
-from service.control import RQ_HEARTBEAT_SLACK_S, reap_abandoned
+from service.control import RQ_HEARTBEAT_SLACK_S, reap_abandoned, rescue_dequeued
 from tests.conftest import SAMPLES
 from tests.service.conftest import run_steps, tick
 
@@ -305,3 +305,39 @@ def test_workspace_is_shared_with_folio_sql(client: TestClient, redis: fakeredis
     tick(client)
     ws = Workspace(client.app.state.workspace.root)
     assert query(ws, "SELECT count(*) AS n FROM words").column("n")[0].as_py() > 10
+
+
+def test_a_step_taken_by_a_worker_that_died_before_starting_it_is_put_back(
+    client: TestClient, redis: fakeredis.FakeRedis
+) -> None:
+    from rq.intermediate_queue import IntermediateQueue
+
+    job = submit(client)
+    queue = Queue("models", connection=redis)
+    parked = IntermediateQueue(queue.key, connection=redis)
+    redis.lmove(queue.key, parked.key)  # what a worker's dequeue does, then it was killed
+    assert queue.count == 0
+    assert rescue_dequeued(redis) == 0, "first sight: it may be about to start"
+    redis.set(parked.get_first_seen_key(jobs.get(redis, job["id"]).rq_job), time.time() - 60)
+    assert rescue_dequeued(redis) == 1 and queue.count == 1 and parked.get_job_ids() == []
+    run_steps(redis)
+    tick(client)
+    assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "ok"
+
+
+def test_a_step_registered_but_never_started_is_put_back(
+    client: TestClient, redis: fakeredis.FakeRedis
+) -> None:
+    """The worker died between registering the step and its horse marking it started: the
+    entry's step still says queued, and RQ's own cleanup would drop it."""
+    job = submit(client)
+    rq_id = jobs.get(redis, job["id"]).rq_job
+    queue = Queue("models", connection=redis)
+    queue.remove(rq_id)
+    registry = StartedJobRegistry("models", connection=redis)
+    redis.zadd(registry.key, {f"{rq_id}:dead-execution": time.time() - 1})
+    reap_abandoned(redis)
+    assert queue.get_job_ids() == [rq_id] and registry.count == 0
+    run_steps(redis)
+    tick(client)
+    assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "ok"
