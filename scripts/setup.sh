@@ -13,8 +13,9 @@ DEV=0
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core)
 # Browser tests drive Debian's chromium with Playwright (never `playwright install`).
 ((DEV)) && APT_PACKAGES+=(chromium fonts-liberation)
-# Service integration tests start their own Redis server on loopback.
-((DEV)) && APT_PACKAGES+=(redis-server)
+# Service integration tests start their own Redis server on loopback; promtool (Debian's
+# prometheus) checks the alert rules and dashboards in deploy/.
+((DEV)) && APT_PACKAGES+=(redis-server prometheus)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -84,7 +84,9 @@ def create_app(
         "folio_http_request_duration_seconds", "HTTP request time.", ["route"], registry=registry
     )
     ProcessCollector(registry=registry)
-    registry.register(stats.RedisCollector(redis, lambda: _gauges(redis, loop)))
+    registry.register(
+        stats.RedisCollector(redis, lambda: _gauges(redis), lambda: loop.readiness.ready)
+    )
     profiles: dict[str, PipelineConfig] = {}
 
     @asynccontextmanager
@@ -352,7 +354,7 @@ def create_app(
     return app
 
 
-def _gauges(redis: Redis, loop: QueueLoop) -> Iterator[GaugeMetricFamily]:
+def _gauges(redis: Redis) -> Iterator[GaugeMetricFamily]:
     depth = GaugeMetricFamily("folio_queue_depth", "Steps waiting, per queue.", labels=["queue"])
     age = GaugeMetricFamily(
         "folio_queue_oldest_job_age_seconds", "Age of the oldest waiting step.", labels=["queue"]
@@ -374,9 +376,6 @@ def _gauges(redis: Redis, loop: QueueLoop) -> Iterator[GaugeMetricFamily]:
     for (queue, state), count in counts.items():
         workers.add_metric([queue, state], count)
     yield workers
-    ready = GaugeMetricFamily("folio_ready", "1 while /readyz answers 200.")
-    ready.add_metric([], 1.0 if loop.readiness.ready else 0.0)
-    yield ready
 
 
 def _client(request: Request) -> str:

@@ -9,13 +9,18 @@ names and the profile's stage names.
 from __future__ import annotations
 
 import bisect
+import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "folio:stats:"
 COUNTERS = PREFIX + "counters"
@@ -105,13 +110,26 @@ def workers(redis: Redis, now: float | None = None) -> dict[str, tuple[int, floa
 
 
 class RedisCollector(Collector):
-    """The Redis-held families plus queue gauges computed at scrape time."""
+    """The Redis-held families plus queue gauges computed at scrape time; with Redis out of
+    reach only `folio_ready` (then 0), so Prometheus still sees the replica and why."""
 
-    def __init__(self, redis: Redis, gauges: Any) -> None:
+    def __init__(
+        self, redis: Redis, gauges: Callable[[], Iterable[Any]], ready: Callable[[], bool]
+    ) -> None:
         self.redis = redis
-        self.gauges = gauges  # callable -> Iterable of (name, help, labels, samples)
+        self.gauges = gauges
+        self.ready = ready
 
     def collect(self) -> Iterator[Any]:
+        try:
+            yield from self._from_redis()
+        except RedisError as error:
+            logger.warning("metrics without Redis: %s", error)
+        ready = GaugeMetricFamily("folio_ready", "1 while /readyz answers 200.")
+        ready.add_metric([], 1.0 if self.ready() else 0.0)
+        yield ready
+
+    def _from_redis(self) -> Iterator[Any]:
         values = counters(self.redis)
         yield _counter(
             "folio_jobs_submitted", "Jobs accepted by the API.", values, "jobs_submitted"
@@ -155,7 +173,10 @@ class RedisCollector(Collector):
             "Seconds since the worker last reported.",
             labels=["worker"],
         )
+        registered = {worker.name for worker in Worker.all(connection=self.redis)}
         for name, (rss_bytes, age) in sorted(workers(self.redis).items()):
+            if name not in registered:  # gone (recycled, killed): its row ages out
+                continue
             rss.add_metric([name], rss_bytes)
             beat.add_metric([name], age)
         yield rss

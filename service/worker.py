@@ -113,11 +113,11 @@ def run_worker(
         raise ValueError(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
     redis = Redis.from_url(redis_url)
     redis.ping()
-    for profile in profiles:
-        warm(profile)
-    if heartbeat_file is not None:
+    if heartbeat_file is not None:  # alive while warming up (a startup probe allows for it)
         heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
         heartbeat_file.touch()
+    for profile in profiles:
+        warm(profile)
     worker = FolioWorker(
         [Queue(name, connection=redis) for name in queues],
         connection=redis,

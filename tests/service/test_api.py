@@ -341,3 +341,21 @@ def test_a_step_registered_but_never_started_is_put_back(
     run_steps(redis)
     tick(client)
     assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "ok"
+
+
+def test_metrics_and_readiness_without_redis(make_client) -> None:
+    from redis import Redis
+
+    client = make_client()
+    client.app.state.loop.redis = Redis.from_url("redis://127.0.0.1:1/0")  # nothing listens
+    client.app.state.loop.tick()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "redis unreachable" in ready.json()["checks"]["queue"]
+
+    from service.api import create_app
+
+    settings = client.app.state.loop.settings
+    down = create_app(settings, redis=Redis.from_url("redis://127.0.0.1:1/0"), run_loop=False)
+    with TestClient(down) as offline:
+        metrics = offline.get("/metrics")
+    assert metrics.status_code == 200 and "folio_ready 0.0" in metrics.text
