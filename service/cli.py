@@ -4,12 +4,15 @@ script points here, so `pipelines` never imports the service)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from pipelines.cli import WorkspaceOpt, _fail, app, console
 from service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from models.runtime import Device
 
 RedisOpt = Annotated[
     str | None,
@@ -59,13 +62,32 @@ def worker(
         Path | None, typer.Option(help="touched while healthy (for liveness probes)")
     ] = None,
     burst: Annotated[bool, typer.Option(help="exit when the queues are empty")] = False,
+    threads: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="CPU threads per model session (0: every core); "
+            "cores / workers when several share a machine",
+        ),
+    ] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    fork: Annotated[
+        bool,
+        typer.Option(
+            "--fork/--in-process",
+            help="each step in a forked work horse (isolated, slower) or in the worker (default)",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """A worker for the service's queues (both by default)."""
+    from models.runtime import Runtime
     from service import logs
     from service.tasks import QUEUES
     from service.worker import run_worker
 
+    if device not in ("auto", "cpu", "cuda"):
+        _fail("--device must be auto, cpu or cuda")
     settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url)
     logs.configure(log_level)
     try:
@@ -77,6 +99,8 @@ def worker(
             max_rss_mb=max_rss_mb,
             heartbeat_file=heartbeat_file,
             burst=burst,
+            runtime=Runtime(device=cast("Device", device), threads=threads),
+            fork=fork,
         )
     except ValueError as error:
         _fail(str(error))

@@ -98,7 +98,18 @@ class LocalStack:
 
     def start_worker(self, name: str) -> None:
         folio = [sys.executable, "-m", "service.cli"]
-        self._start(name, [*folio, "worker", "--heartbeat-file", str(self.logs / f"{name}.alive")])
+        threads = max(1, (os.cpu_count() or 1) // max(1, self.workers))  # as the batch does
+        self._start(
+            name,
+            [
+                *folio,
+                "worker",
+                "--threads",
+                str(threads),
+                "--heartbeat-file",
+                str(self.logs / f"{name}.alive"),
+            ],
+        )
 
     def wait_ready(self, timeout_s: float) -> None:
         """Until /readyz answers 200 and every worker has warmed up and registered."""

@@ -27,6 +27,7 @@ from rq import Queue, Retry, get_current_job
 from rq.timeouts import JobTimeoutException
 
 from extractors.document import Document
+from models.runtime import DEFAULT_RUNTIME, Runtime
 from pipelines.execution.config import PipelineConfig, load_profile
 from pipelines.execution.executor import Job, failed_document
 from pipelines.execution.pipeline import Pipeline
@@ -44,13 +45,20 @@ CPU_QUEUE = "cpu"
 QUEUES = (MODELS_QUEUE, CPU_QUEUE)
 
 _PIPELINES: dict[str, Pipeline] = {}
+_RUNTIME: list[Runtime] = [DEFAULT_RUNTIME]  # the worker's device and threads per session
+
+
+def use_runtime(runtime: Runtime) -> None:
+    """Device and threads for the pipelines this process builds (set before the first)."""
+    _RUNTIME[0] = runtime
+    _PIPELINES.clear()
 
 
 def pipeline_for(profile: str) -> Pipeline:
     """The worker's pipeline for a profile, built on first use (workers build theirs before
     forking, so every work horse starts warm)."""
     if profile not in _PIPELINES:
-        _PIPELINES[profile] = Pipeline(load_profile(profile))
+        _PIPELINES[profile] = Pipeline(load_profile(profile), runtime=_RUNTIME[0])
     return _PIPELINES[profile]
 
 
@@ -131,12 +139,25 @@ def _time_limited(
     redis: Redis, options: StepOptions, job: jobs.JobRecord
 ) -> Iterator[list[Document]]:
     """Collects the step's document; when RQ stops the step at its time limit, the job fails
-    as a timeout (not retried: it would time out again) and the list stays empty."""
+    as a timeout (not retried: it would time out again), and when the job was cancelled the
+    step stops; either way the list stays empty."""
     out: list[Document] = []
     try:
         yield out
     except JobTimeoutException:
         fail(redis, options, job, "timeout", options.timeout_reason)
+    except StepCancelled:
+        logger.info("step stopped: its job was cancelled")
+
+
+class StepCancelled(Exception):
+    """The job ended (cancelled) while its step ran: stop between pages."""
+
+
+def _progress(redis: Redis, job_id: str, pages_done: int) -> None:
+    if jobs.is_ended(redis, job_id):
+        raise StepCancelled(job_id)
+    jobs.update(redis, job_id, pages_done=pages_done)
 
 
 def read_pages(job_id: str, step_options: dict[str, Any]) -> str:
@@ -153,13 +174,13 @@ def read_pages(job_id: str, step_options: dict[str, Any]) -> str:
                 next(
                     pipeline.process_many(
                         [(Path(job.stored_path), job.sha256)],
-                        on_progress=lambda _, done: jobs.update(redis, job_id, pages_done=done),
+                        on_progress=lambda _, done: _progress(redis, job_id, done),
                         document_stages=False,
                     )
                 )
             )
         if not out:
-            return "timeout"
+            return "stopped"
         document = out[0]
         document.source_name = job.filename
         atomic_write_bytes(pages_path(workspace, job_id), document.to_json().encode())

@@ -359,3 +359,14 @@ def test_metrics_and_readiness_without_redis(make_client) -> None:
     with TestClient(down) as offline:
         metrics = offline.get("/metrics")
     assert metrics.status_code == 200 and "folio_ready 0.0" in metrics.text
+
+
+def test_a_running_step_stops_between_pages_once_its_job_is_cancelled(
+    client: TestClient, redis: fakeredis.FakeRedis
+) -> None:
+    job = submit(client)
+    tasks._progress(redis, job["id"], 1)  # running: progress recorded
+    assert client.get(f"/v1/jobs/{job['id']}").json()["progress"]["pages_done"] == 1
+    client.post(f"/v1/jobs/{job['id']}/cancel")
+    with pytest.raises(tasks.StepCancelled):
+        tasks._progress(redis, job["id"], 2)
