@@ -48,7 +48,10 @@ def service_run(files: list[Path], workers: int, profile: str) -> dict[str, floa
                 _seconds(j["ended_at"]) - _seconds(j["created_at"]) for j in ended.values()
             )
             pages = sum(j["progress"]["pages_total"] for j in ended.values())
-            failed = sum(j["state"] != "finished" for j in ended.values())
+            failures = [j for j in ended.values() if j["state"] != "finished"]
+            failed = len(failures)
+            for job in failures:
+                print(f"  failed: {job['filename']}: {job['failure']}: {job['reason']}")
         finally:
             stack.stop()
     return {

@@ -7,8 +7,7 @@
 
 So a GPU machine can serve only `models` and CPU machines `cpu`. Both steps are idempotent: a
 step retried after its worker died redoes its work and stages the same result id, and the job
-ends once (`jobs.end_job`). Pipelines are built (and warmed) once per worker process, before
-it forks the work horses that run the steps.
+ends once (`jobs.end_job`). Pipelines are built (and warmed) once per worker process.
 """
 
 from __future__ import annotations

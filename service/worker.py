@@ -1,11 +1,10 @@
 """`folio worker`: an RQ worker over the `models` and/or `cpu` queues.
 
-Pipelines are built and warmed on a bundled sample before the first job, then every step runs
-in a forked work horse that inherits them (copy-on-write) and exits after its step, so a step's
-memory is returned when it ends, and a step that must be stopped (cancel, timeout) is killed
-without harming the worker. The worker recycles itself after `max_jobs` steps or when its own
-RSS passes `max_rss_mb` (the orchestrator starts a fresh one); it touches a heartbeat file for
-liveness probes and reports its RSS for /metrics.
+Pipelines are built and warmed on bundled samples before the first job. Steps then run in the
+worker process (the default, `InProcessWorker`) or each in a forked work horse (`--fork`,
+`ForkingWorker`: isolated, slower). The worker recycles itself after `max_jobs` steps or when
+its RSS passes `max_rss_mb` (the orchestrator starts a fresh one); it touches a heartbeat file
+for liveness probes and reports its RSS for /metrics.
 """
 
 from __future__ import annotations
