@@ -256,14 +256,16 @@ def test_a_stalled_shared_task_blames_each_document_alone(tmp_path: Path) -> Non
     inputs = tmp_path / "in"
     inputs.mkdir()
     for i in range(3):
-        text_image([f"Page {i} takes longer than fifty milliseconds"], seed=i).save(
-            inputs / f"p{i}.png"
-        )
+        # 24 lines of text: OCR alone takes far longer than the 0.05 s stall limit.
+        lines = [f"Page {i} line {k} takes longer than fifty milliseconds" for k in range(24)]
+        text_image(lines, size=(1400, 1800), seed=i).save(inputs / f"p{i}.png")
     workspace = tmp_path / "ws"
     folio("run", str(inputs), "-w", str(workspace), "--profile", str(profile), "--workers", "1")
     docs = sql(workspace, "SELECT status, errors FROM documents")
     assert len(docs) == 3  # each retried alone after the shared task stalled, each failed alone
-    assert all(d["status"] == "failed" and "no page finished" in str(d["errors"]) for d in docs)
+    assert all(d["status"] == "failed" and "no page finished" in str(d["errors"]) for d in docs), (
+        docs
+    )
 
 
 def test_the_form_sample_gets_key_values_and_check_boxes(processed: Path) -> None:
