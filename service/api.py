@@ -33,6 +33,7 @@ from rq.job import Job as RQJob
 from rq.job import JobStatus
 
 from extractors.document import SCHEMA_VERSION
+from models.assets import file_sha256
 from pipelines.execution.batch import planned_ids
 from pipelines.execution.config import (
     PipelineConfig,
@@ -177,7 +178,7 @@ def create_app(
                 f"{filename} has {pages} pages; {what} takes at most {max_pages}",
                 settings.env_name("convert_max_pages" if what == "convert" else "max_pages"),
             )
-        sha = _sha256(source)
+        sha = file_sha256(source)
         stored = workspace.keep_copy(source, sha)
         document_id, result_id = planned_ids(sha, config.config_hash())
         job = jobs.JobRecord(
@@ -415,14 +416,6 @@ def _received(request: Request, upload: UploadFile, settings: ServiceSettings) -
         if size == 0:
             raise HTTPException(422, f"{upload.filename or 'the upload'} is empty")
         yield Path(handle.name)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _loaded_status(workspace: Workspace, result_id: str) -> str | None:
