@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
+# Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`.
+from pipelines import cli_erase, cli_security  # noqa: F401
 from pipelines.cli import WorkspaceOpt, _fail, app, console
 from service.settings import ServiceSettings
 

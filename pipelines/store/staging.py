@@ -2,12 +2,13 @@
 remove).
 
 Workers, the batch and the app never write the database; they stage immutable JSON entries here
-and one loader moves them into DuckDB. Four kinds of entry, one folder each:
+and one loader moves them into DuckDB. Five kinds of entry, one folder each:
 
 - `results/`: one bundle per finished document (`<result_id>.<stamp>.json`);
 - `runs/`: run records, append-only (`<run_id>.<seq>.json`, a new file for every update);
 - `journal/`: review corrections (`<created_at>-<correction_id>.<stamp>.json`);
-- `evals/`: evaluation records of `folio evaluate` (`<eval_run_id>.<stamp>.json`).
+- `evals/`: evaluation records of `folio evaluate` (`<eval_run_id>.<stamp>.json`);
+- `audit/`: audit events (`event.<stamp>.json`), chained by the loader in stamp order.
 
 Every name is written once and never rewritten, so a loader that reads a file and removes it
 after its commit can never remove a newer state: an update is a new file with a higher stamp.
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["results", "runs", "journal", "evals"]
-KINDS: tuple[Kind, ...] = ("results", "runs", "journal", "evals")
+Kind = Literal["results", "runs", "journal", "evals", "audit"]
+KINDS: tuple[Kind, ...] = ("results", "runs", "journal", "evals", "audit")
 SUFFIX = ".json"
 # An entry that stays unparseable this long is broken, not in flight: set it aside.
 UNREADABLE_GRACE_S = 60.0
