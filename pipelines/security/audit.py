@@ -41,7 +41,7 @@ def record(
     pseudonym); `outcome` `ok`, `denied` or `failed`."""
     payload = {
         "kind": AUDIT_SCHEMA,
-        "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "happened_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "actor": actor_pseudonym(workspace, principal),
         "role": principal.role,
         "via": principal.kind,

@@ -20,13 +20,14 @@ import duckdb
 import pyarrow as pa
 
 from extractors.document import TRUSTED, Document
+from pipelines.store.audit_log import HEAD_FILE, Head, append_events
 from pipelines.store.corrections import correction_row
 from pipelines.store.database import LOCK_WAIT_S, StoreBusyError, write_connection
 from pipelines.store.evaluations import insert_evaluation
 from pipelines.store.rows import document_rows
 from pipelines.store.schema import RESULT_TABLES
 from pipelines.store.staging import KINDS, Entry, Kind, StagingArea, latest_per_key
-from pipelines.store.workspace import Workspace
+from pipelines.store.workspace import Workspace, atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class _Pass:
     runs: list[dict[str, Any]] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     consumed: list[Entry] = field(default_factory=list)
     n_results: int = 0
 
@@ -142,6 +144,12 @@ def _collect(
             if payload is not None:
                 work.evaluations.append(payload)
                 work.consumed.append(entry)
+    if "audit" in kinds:
+        for entry in staging.entries("audit"):  # oldest first: the chain keeps their order
+            payload = _read_or_retry(staging, entry, report)
+            if payload is not None:
+                work.audit.append((entry.stamp, payload))
+                work.consumed.append(entry)
     return work, more
 
 
@@ -185,10 +193,19 @@ def _commit(workspace: Workspace, work: _Pass, wait_s: float) -> None:
             _insert_corrections(con, work.corrections)
             for evaluation in work.evaluations:
                 insert_evaluation(con, evaluation)
+            head = append_events(con, work.audit)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
+    if head is not None:
+        _record_head(workspace, head)
+
+
+def _record_head(workspace: Workspace, head: Head) -> None:
+    """The newest audit row, kept outside the database (after its commit, so it never runs
+    ahead): verification then notices when the newest rows were deleted."""
+    atomic_write_json(workspace.root / HEAD_FILE, {"seq": head.seq, "hash": head.hash})
 
 
 def _insert_results(

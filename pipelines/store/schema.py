@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.store.audit_log import MIGRATION_10
 from pipelines.store.corrections import MIGRATION_2
 from pipelines.store.entity_views import MIGRATION_7
 from pipelines.store.evaluations import MIGRATION_8
@@ -469,6 +470,7 @@ MIGRATIONS: list[str] = [
     MIGRATION_7,
     MIGRATION_8,
     MIGRATION_9,
+    MIGRATION_10,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 
