@@ -5,7 +5,6 @@ workspace once the loader has moved them in."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import platform
@@ -43,10 +42,12 @@ from pipelines.execution.config import (
 )
 from pipelines.execution.pipeline import UnreadableDocument, count_pages
 from pipelines.export import document_markdown, export_workspace
+from pipelines.security.principal import Principal
 from pipelines.store.database import load_result, result_status
 from pipelines.store.reviewed import reviewed_document
 from pipelines.store.workspace import Workspace
 from service import jobs, logs, stats
+from service.auth import Exporter, ServiceAuth, Uploader, Viewer, owner_id
 from service.control import QueueLoop, queue_depths
 from service.settings import ServiceSettings
 from service.tasks import QUEUES, enqueue_first_step
@@ -107,6 +108,8 @@ def create_app(
     app.state.loop = loop
     app.state.redis = redis
     app.state.workspace = workspace
+    auth = ServiceAuth(settings, workspace, redis)
+    app.state.auth = auth
 
     @app.middleware("http")
     async def observe(
@@ -158,9 +161,15 @@ def create_app(
         return profiles[name]
 
     def submit(
-        source: Path, filename: str, profile: str | None, client: str, max_pages: int, what: str
+        source: Path,
+        filename: str,
+        profile: str | None,
+        principal: Principal,
+        max_pages: int,
+        what: str,
     ) -> jobs.JobRecord:
         config = profile_config(profile)
+        client = owner_id(principal)
         if jobs.active_count(redis, client) >= settings.max_active_jobs_per_key:
             raise LimitExceeded(
                 429,
@@ -201,26 +210,34 @@ def create_app(
             jobs.save_new(redis, job)
             enqueue_first_step(redis, settings, job)
         logger.info("job submitted", extra={"queue": QUEUES[0]})
+        auth.record(principal, "upload", document_id, job=job.id, pages=pages, what=what)
         return jobs.get(redis, job.id) or job
 
     def submit_upload(
-        request: Request, file: UploadFile, profile: str | None, max_pages: int, what: str
+        request: Request,
+        file: UploadFile,
+        profile: str | None,
+        principal: Principal,
+        max_pages: int,
+        what: str,
     ) -> jobs.JobRecord:
         with _received(request, file, settings) as path:
-            name = file.filename or "upload"
-            return submit(path, name, profile, _client(request), max_pages, what)
+            name = safe_filename(file.filename)
+            return submit(path, name, profile, principal, max_pages, what)
 
     @app.post("/v1/jobs", status_code=202, tags=["jobs"])
     def submit_file(
         request: Request,
+        principal: Uploader,
         file: Annotated[UploadFile, File(description="a PDF, image or Office file")],
         profile: Annotated[str | None, Query(description="pipeline profile")] = None,
     ) -> dict[str, Any]:
         """Queue one document; returns the job at once (poll it, then fetch its result)."""
-        return submit_upload(request, file, profile, settings.max_pages, "a job").public()
+        job = submit_upload(request, file, profile, principal, settings.max_pages, "a job")
+        return job.public()
 
     @app.post("/v1/jobs/from-path", status_code=202, tags=["jobs"])
-    def submit_path(request: Request, body: PathJob) -> dict[str, Any]:
+    def submit_path(principal: Uploader, body: PathJob) -> dict[str, Any]:
         """Queue a file the server can read, inside a folder an admin allowed."""
         path = Path(body.path).resolve()
         if not settings.allowed_paths:
@@ -234,50 +251,61 @@ def create_app(
             raise HTTPException(404, f"{body.path}: no such file")
         if path.stat().st_size > settings.max_upload_bytes:
             raise _too_big(settings)
-        job = submit(path, path.name, body.profile, _client(request), settings.max_pages, "a job")
+        job = submit(path, path.name, body.profile, principal, settings.max_pages, "a job")
         return job.public()
 
     @app.get("/v1/jobs", tags=["jobs"])
     def list_jobs(
+        principal: Viewer,
         state: Annotated[
             str | None, Query(pattern="^(queued|running|finished|failed|cancelled)$")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> dict[str, Any]:
-        return {"jobs": [job.public() for job in jobs.recent(redis, limit, state)]}
+        """The newest jobs: the caller's own, or everyone's for an admin."""
+        found = jobs.recent(redis, limit if principal.can("admin") else 500, state)
+        mine = [job for job in found if visible(job, principal)][:limit]
+        return {"jobs": [job.public() for job in mine]}
 
-    def existing(job_id: str) -> jobs.JobRecord:
+    def visible(job: jobs.JobRecord, principal: Principal) -> bool:
+        return principal.can("admin") or job.client == owner_id(principal)
+
+    def existing(job_id: str, principal: Principal) -> jobs.JobRecord:
         job = jobs.get(redis, job_id)
-        if job is None:
+        if job is None or not visible(job, principal):  # another key's job: as if unknown
             raise HTTPException(404, f"no job {job_id} (unknown, or ended long ago)")
         return job
 
     @app.get("/v1/jobs/{job_id}", tags=["jobs"])
-    def job_status(job_id: str) -> dict[str, Any]:
-        return existing(job_id).public()
+    def job_status(job_id: str, principal: Viewer) -> dict[str, Any]:
+        return existing(job_id, principal).public()
 
     @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"])
-    def cancel(job_id: str) -> dict[str, Any]:
+    def cancel(job_id: str, principal: Uploader) -> dict[str, Any]:
         """Stop a queued or running job (its work stops; nothing of it lands)."""
-        job = existing(job_id)
+        job = existing(job_id, principal)
         if job.ended_at is not None or not jobs.end_job(
             redis, job, "cancelled", settings.job_ttl_s, reason="cancelled by the client"
         ):
             raise HTTPException(409, f"job {job_id} already ended ({job.state})")
         _stop_step(redis, job.rq_job)
-        return existing(job_id).public()
+        auth.record(principal, "cancel", job.document_id, job=job.id)
+        return existing(job_id, principal).public()
 
     @app.get("/v1/jobs/{job_id}/result", tags=["jobs"])
     def result(
         job_id: str,
+        principal: Exporter,
         format: Annotated[str, Query(pattern="^(json|markdown|csv|parquet)$")] = "json",
         reviewed: bool = True,
     ) -> Response:
         """The result: the document JSON of `folio export` (review corrections applied unless
         reviewed=false), Markdown, or the tables as CSV / the views as Parquet (zip)."""
-        return _result_response(existing(job_id), format, reviewed)
+        return _result_response(existing(job_id, principal), format, reviewed, principal)
 
-    def _result_response(job: jobs.JobRecord, fmt: str, reviewed: bool) -> Response:
+    def _result_response(
+        job: jobs.JobRecord, fmt: str, reviewed: bool, principal: Principal
+    ) -> Response:
         if job.state != "finished":
             detail = f"job {job.id} is {job.state}" + (f": {job.reason}" if job.reason else "")
             raise HTTPException(409, detail)
@@ -290,6 +318,7 @@ def create_app(
             )
         if reviewed:
             document = reviewed_document(workspace, document)
+        auth.record(principal, "export", job.document_id, job=job.id, format=fmt)
         if fmt == "json":
             return Response(document.to_json(), media_type="application/json")
         if fmt == "markdown":
@@ -299,16 +328,21 @@ def create_app(
     @app.post("/v1/convert", tags=["convert"])
     def convert(
         request: Request,
+        principal: Uploader,
         file: Annotated[UploadFile, File(description="a short document")],
         profile: Annotated[str | None, Query()] = None,
     ) -> Response:
         """Process one short document and answer with its result, waiting a bounded time; a
         document that takes longer is cancelled (use /v1/jobs for long work)."""
-        job = submit_upload(request, file, profile, settings.convert_max_pages, "convert")
+        if not principal.can("export"):
+            raise HTTPException(403, f"the {principal.role} role may not export results")
+        job = submit_upload(
+            request, file, profile, principal, settings.convert_max_pages, "convert"
+        )
         deadline = time.monotonic() + settings.convert_wait_s
         while job.ended_at is None and time.monotonic() < deadline:
             time.sleep(POLL_S)
-            job = existing(job.id)
+            job = existing(job.id, principal)
         if job.ended_at is None:
             if jobs.end_job(
                 redis,
@@ -324,7 +358,7 @@ def create_app(
                 "cancelled; submit it to /v1/jobs instead",
                 settings.env_name("convert_wait_s"),
             )
-        return _result_response(job, "json", True)
+        return _result_response(job, "json", True, principal)
 
     @app.get("/livez", tags=["health"])
     def livez() -> JSONResponse:
@@ -379,12 +413,12 @@ def _gauges(redis: Redis) -> Iterator[GaugeMetricFamily]:
     yield workers
 
 
-def _client(request: Request) -> str:
-    """Who a job belongs to for the per-key limit: a pseudonym of the API key, else the host."""
-    key = request.headers.get("x-api-key")
-    if key:
-        return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
-    return "host-" + (request.client.host if request.client else "unknown")
+def safe_filename(name: str | None) -> str:
+    """The upload's name as a label only (it never becomes a path): the last component, no
+    control characters, at most 200 characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()[:200]
+    return cleaned if cleaned not in ("", ".", "..") else "upload"
 
 
 def _too_big(settings: ServiceSettings) -> LimitExceeded:

@@ -11,6 +11,8 @@ import typer
 # Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`.
 from pipelines import cli_erase, cli_security  # noqa: F401
 from pipelines.cli import WorkspaceOpt, _fail, app, console
+from pipelines.security.accounts import AccountStore
+from pipelines.security.policy import InsecureBind, auth_mode
 from service.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -37,9 +39,19 @@ def serve(
     from service import logs
     from service.api import create_app
 
-    settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url)
+    settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url, host=host)
+    try:
+        mode = auth_mode(
+            host,
+            AccountStore(settings.workspace).has_keys(),
+            "API keys",
+            f"folio keys create NAME --role reviewer -w {settings.workspace}",
+        )
+    except InsecureBind as error:
+        _fail(str(error))
     logs.configure(log_level)
-    console.print(f"Folio service on http://{host}:{port} (workspace {settings.workspace})")
+    who = "API keys required" if mode == "accounts" else "no API keys: local admin, loopback only"
+    console.print(f"Folio service on http://{host}:{port} (workspace {settings.workspace}; {who})")
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 

@@ -35,6 +35,11 @@ class ServiceSettings(BaseModel):
     retries: int = Field(2, ge=0)
     # Terminal job records are kept this long in Redis (the results stay in the workspace).
     job_ttl_s: int = Field(7 * 24 * 3600, gt=0)
+    # The address `folio serve` binds: without API keys only loopback is served.
+    host: str = "127.0.0.1"
+    # Requests per API key and minute; failed authentications per client address and minute.
+    rate_limit_per_minute: int = Field(600, gt=0)
+    failed_auth_per_minute: int = Field(20, gt=0)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceSettings:

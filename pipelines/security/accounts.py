@@ -87,17 +87,30 @@ class AccountStore:
         self.path = self.folder / ACCOUNTS_FILE
         self._verified_keys: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+        self._parsed: tuple[tuple[int, int, int], dict[str, User], dict[str, ApiKey]] | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
     def _load(self) -> tuple[dict[str, User], dict[str, ApiKey]]:
+        """The file's accounts, parsed again only when it changed (the service asks on every
+        request; a rename by another process gives a new inode, so revocations show at once)."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return {}, {}
+        version = (info.st_ino, info.st_mtime_ns, info.st_size)
+        with self._lock:
+            if self._parsed is not None and self._parsed[0] == version:
+                return dict(self._parsed[1]), dict(self._parsed[2])
         try:
             payload = json.loads(self.path.read_text())
         except FileNotFoundError:
             return {}, {}
         users = {u["name"]: User(**u) for u in payload.get("users", [])}
         keys = {k["key_id"]: ApiKey(**k) for k in payload.get("keys", [])}
-        return users, keys
+        with self._lock:
+            self._parsed = (version, users, keys)
+        return dict(users), dict(keys)
 
     def users(self) -> list[User]:
         return sorted(self._load()[0].values(), key=lambda u: u.name)

@@ -16,6 +16,7 @@ from rq import Queue
 from rq.job import Job as RQJob
 from rq.registry import StartedJobRegistry
 
+from pipelines.security.accounts import AccountStore
 from pipelines.store.database import query
 from pipelines.store.workspace import Workspace
 from service import jobs, logs, tasks
@@ -84,17 +85,15 @@ def test_limits_refuse_with_the_setting_named(make_client, tmp_path: Path) -> No
     assert response.json()["limit"] == "FOLIO_MAX_UPLOAD_BYTES"
 
     few_jobs = make_client(max_active_jobs_per_key=1)
-    submit(few_jobs)
-    response = few_jobs.post(
-        "/v1/jobs", files={"file": ("form.png", (SAMPLES / "form.png").read_bytes())}
-    )
+    store = AccountStore(few_jobs.app.state.workspace.root)  # type: ignore[attr-defined]
+    team_a = {"Authorization": f"Bearer {store.create_key('team-a', 'reviewer')[1]}"}
+    team_b = {"X-API-Key": store.create_key("team-b", "reviewer")[1]}
+    form = {"file": ("form.png", (SAMPLES / "form.png").read_bytes())}
+    assert few_jobs.post("/v1/jobs", files=form, headers=team_a).status_code == 202
+    response = few_jobs.post("/v1/jobs", files=form, headers=team_a)
     assert response.status_code == 429
     assert response.json()["limit"] == "FOLIO_MAX_ACTIVE_JOBS_PER_KEY"
-    other_key = few_jobs.post(
-        "/v1/jobs",
-        files={"file": ("form.png", (SAMPLES / "form.png").read_bytes())},
-        headers={"x-api-key": "another-team"},
-    )
+    other_key = few_jobs.post("/v1/jobs", files=form, headers=team_b)
     assert other_key.status_code == 202, "the limit is per key"
 
 
