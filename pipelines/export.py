@@ -4,6 +4,7 @@ reviewers' corrections applied (or, on request, the extraction as made)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -19,6 +20,7 @@ from pipelines.store.workspace import Workspace, atomic_write_bytes
 from pipelines.table_formats import to_csv, to_html, to_markdown
 
 FORMATS = ("json", "markdown", "parquet", "csv", "html", "graph")
+REDACTABLE = ("json", "markdown", "csv", "html", "graph")  # the formats built from a Document
 
 
 # Views with the reviewers' corrections applied, exported under the plain view's name.
@@ -37,20 +39,29 @@ def export_workspace(
     fmt: str,
     document_ids: list[str] | None = None,
     reviewed: bool = True,
+    redact: bool = False,
 ) -> list[Path]:
     """Write the current results; `reviewed` applies the corrections in force (the default:
-    what reviewers fixed is what leaves the workspace), otherwise the extraction as made."""
+    what reviewers fixed is what leaves the workspace), otherwise the extraction as made.
+    `redact` exports copies without PII, plus `pii-report.json` and redacted page images
+    (pipelines.security.redaction); Parquet comes from the SQL views and cannot be redacted."""
+    if redact and fmt not in REDACTABLE:
+        raise ValueError(f"--redact works with {', '.join(REDACTABLE)}, not {fmt}")
     load_staged(workspace)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         return _export_parquet(workspace, out, document_ids, reviewed)
-    documents = (
+    documents: Iterable[Document] = (
         reviewed_document(workspace, d) if reviewed else d
         for d in iter_documents(workspace, document_ids)
     )
+    written: list[Path] = []
+    if redact:
+        from pipelines.security.redaction import redact_for_export  # spaCy only when asked
+
+        documents, written = redact_for_export(documents, input_files(workspace), out)
     if fmt == "graph":  # per document and the whole workspace: entities and relations
-        return export_graphs(list(documents), out)
-    written = []
+        return export_graphs(list(documents), out) + written
     for document in documents:
         if fmt == "json":
             path = out / f"{document.document_id}.json"
@@ -66,6 +77,16 @@ def export_workspace(
             atomic_write_bytes(path, document_markdown(document).encode())
         written.append(path)
     return written
+
+
+def input_files(workspace: Workspace) -> dict[str, Path | None]:
+    """Each current document's input file: the workspace's copy, else the original path."""
+    rows = query(workspace, "SELECT document_id, stored_path, source_path FROM current_results")
+    out: dict[str, Path | None] = {}
+    for row in rows.to_pylist():
+        found = [Path(p) for p in (row["stored_path"], row["source_path"]) if p]
+        out[row["document_id"]] = next((p for p in found if p.is_file()), None)
+    return out
 
 
 def iter_documents(workspace: Workspace, document_ids: list[str] | None = None) -> list[Document]:
