@@ -273,16 +273,34 @@ def export(
             "--reviewed/--raw", help="apply review corrections (default) or export as extracted"
         ),
     ] = True,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="export without PII (names, emails, phones, IBANs, cards, addresses, national "
+            "ids): type tokens in the texts, pii-report.json and redacted page images (PNG)",
+        ),
+    ] = False,
 ) -> None:
     """Export current results: JSON (folio.document/4), Markdown, Parquet; tables as CSV/HTML;
     entities and relations as a graph (JSON per document and workspace, GraphML)."""
-    from pipelines.export import FORMATS, export_workspace
+    from pipelines.export import FORMATS, REDACTABLE, export_workspace
 
     if output not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}")
+    if redact and output not in REDACTABLE:
+        _fail(f"--redact works with --format {', '.join(REDACTABLE)} (Parquet is not redacted)")
     ws = Workspace.open(workspace)
-    written = export_workspace(ws, out, output, document_ids=document or None, reviewed=reviewed)
+    written = export_workspace(
+        ws, out, output, document_ids=document or None, reviewed=reviewed, redact=redact
+    )
     console.print(f"wrote {len(written)} file(s) to {out.resolve()}")
+    if redact:
+        from pipelines.security.redaction import REPORT_FILE
+
+        total = json.loads((out / REPORT_FILE).read_text())["total"]
+        found = ", ".join(f"{k} {v}" for k, v in total.items() if v) or "none"
+        console.print(f"PII redacted: {found} (see {REPORT_FILE})")
 
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
