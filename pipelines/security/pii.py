@@ -42,6 +42,41 @@ _ENTITY_TYPES: dict[str, PiiType] = {
     "PERSON": "PERSON",
 }
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Words the small NER model takes for (part of) a name on forms and receipts: labels beside
+# the name ("Email", "Tel"), never a name themselves. Trimmed from either end of a PERSON span.
+_NOT_NAME_WORDS = frozenset(
+    [
+        "email",
+        "e-mail",
+        "mail",
+        "tel",
+        "phone",
+        "fax",
+        "mobile",
+        "name",
+        "date",
+        "to",
+        "from",
+        "cc",
+        "attn",
+        "signature",
+        "signed",
+        "by",
+        "dear",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sir",
+        "madam",
+        "total",
+        "cashier",
+        "customer",
+        "thank",
+        "you",
+    ]
+)
 _NER_LABELS = ("PERSON", "GPE", "LOC", "FAC")
 # Which type a word takes when detectors disagree: checksummed values are the surest.
 PRIORITY: dict[str, int] = {
@@ -213,6 +248,7 @@ def _entity_hits(
         found = [words[i] for i in entity.word_ids if i in words]
         kind = _ENTITY_TYPES.get(entity.label)
         if kind is not None:
+            found = _name_words(found) if kind == "PERSON" else found
             hits.append(_Hit(kind, found, entity.confidence, f"{entity.source}/{entity.label}"))
         elif entity.label == "POSTAL_CODE":
             postal.append(found)
@@ -241,10 +277,25 @@ def _detected_hits(
         if not found or any(w.id in claimed for w in found):
             continue  # a pattern on the same words wins, as in the entities stage
         if span.label == "PERSON":
-            hits.append(_Hit("PERSON", found, NER_CONFIDENCE, "spacy.PERSON"))
+            hits.append(_Hit("PERSON", _name_words(found), NER_CONFIDENCE, "spacy.PERSON"))
         else:
             places.append(found)
     return postal, places
+
+
+def _name_words(words: list[Word]) -> list[Word]:
+    """A PERSON span without the label words, numbers and addresses at its ends."""
+
+    def noise(word: Word) -> bool:
+        key = word.text.strip(".,:;()").casefold()
+        return key in _NOT_NAME_WORDS or "@" in key or any(ch.isdigit() for ch in key)
+
+    start, end = 0, len(words)
+    while start < end and noise(words[start]):
+        start += 1
+    while end > start and noise(words[end - 1]):
+        end -= 1
+    return words[start:end]
 
 
 def _field_hits(document: Document, page: Page, words: dict[str, Word]) -> list[_Hit]:

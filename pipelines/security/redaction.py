@@ -14,17 +14,22 @@ app does (`extractors.ingest.open_document`) and redacts every page.
 from __future__ import annotations
 
 import io
+import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from extractors.document import Document, Page, Word
-from extractors.ingest import IngestOptions, open_document
-from pipelines.security.pii import PiiFinding, PiiReport, PiiType
+from extractors.ingest import IngestError, IngestOptions, open_document
+from pipelines.security.pii import REPORT_SCHEMA, PiiFinding, PiiReport, PiiType, detect_pii
+from pipelines.store.workspace import atomic_write_bytes
 
+REPORT_FILE = "pii-report.json"
 RENDER_DPI = 150
 MAX_RENDER_PIXELS = 12_000_000
 MIN_SWEPT_CHARS = 3  # shorter values ("J.", "12") would blank unrelated text
@@ -35,6 +40,7 @@ def token(kind: str) -> str:
     return f"[{kind}]"
 
 
+_TOKEN = re.compile(r"(\[[A-Z_]+\])")
 _WRAPPING = ".,;:!?()[]<>\"'"
 
 
@@ -172,7 +178,12 @@ def _sweep(doc: Document, pattern: re.Pattern[str] | None, values: dict[str, str
     lowered = {v.lower(): t for v, t in values.items()}
 
     def clean(text: str) -> str:
-        return pattern.sub(lambda m: lowered.get(m.group().lower(), "[PII]"), text)
+        # Tokens already in place are left alone ("Email" found as a name must not turn
+        # "[EMAIL]" into "[[PERSON]]").
+        parts = _TOKEN.split(text)
+        for n in range(0, len(parts), 2):
+            parts[n] = pattern.sub(lambda m: lowered.get(m.group().lower(), "[PII]"), parts[n])
+        return "".join(parts)
 
     doc.source_name, doc.source_path = clean(doc.source_name), clean(doc.source_path)
     for error in doc.errors:
@@ -228,3 +239,42 @@ def png_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def page_image_name(document_id: str, page_index: int) -> str:
+    return f"{document_id}-page-{page_index + 1:03d}.png"
+
+
+def redact_for_export(
+    documents: Iterable[Document], inputs: Mapping[str, Path | None], out: Path
+) -> tuple[list[Document], list[Path]]:
+    """Redacted copies of `documents`, with their redacted page images (PNG per page, from the
+    stored input file in `inputs` by document id) and `pii-report.json` written into `out`.
+    The report holds ids, types and counts, never a value or a file name."""
+    redacted: list[Document] = []
+    written: list[Path] = []
+    entries: list[dict[str, Any]] = []
+    total: Counter[str] = Counter()
+    for document in documents:
+        report = detect_pii(document)
+        redacted.append(redact_document(document, report))
+        entry = report.to_dict()
+        total.update(report.counts)
+        entry["images"], entry["image_error"] = [], None
+        path = inputs.get(document.document_id)
+        if path is None or not path.is_file():
+            entry["image_error"] = "the stored input file is gone: no page images"
+        else:
+            try:
+                for index, image in render_redacted_pages(path, document, report):
+                    target = out / page_image_name(document.document_id, index)
+                    atomic_write_bytes(target, png_bytes(image))
+                    written.append(target)
+                    entry["images"].append(target.name)
+            except IngestError as error:
+                entry["image_error"] = f"cannot render the stored input: {type(error).__name__}"
+        entries.append(entry)
+    summary = {"schema": REPORT_SCHEMA, "total": dict(total), "documents": entries}
+    target = out / REPORT_FILE
+    atomic_write_bytes(target, json.dumps(summary, indent=1).encode())
+    return redacted, [target, *written]
