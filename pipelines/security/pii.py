@@ -28,7 +28,13 @@ from typing import Any
 from extractors.document import Document, Page, Word
 from extractors.stages.entities import ner
 from extractors.stages.entities.patterns import Locale, find_patterns, locale_of
-from extractors.stages.entities.text import PageText, join_words, page_text, words_in_span
+from extractors.stages.entities.text import (
+    PageText,
+    join_words,
+    page_text,
+    union_bbox,
+    words_in_span,
+)
 from pipelines.security.pii_patterns import (
     PII_TYPES,
     PiiType,
@@ -147,6 +153,25 @@ class _Lines:
         words = [pt.words_in(a, b) for a, b in spans]
         line_of = {w.id: n for n, ws in enumerate(words) for w in ws}
         return cls(spans, block, words, line_of)
+
+    def stacked(self, a: int, b: int) -> bool:
+        """Lines of one block, one above the other (a column's neighbours, not the text beside
+        it that reading order put in the same block)."""
+        if not (0 <= a < len(self.words) and 0 <= b < len(self.words)):
+            return False
+        box_a, box_b = union_bbox(self.words[a]), union_bbox(self.words[b])
+        if self.block[a] != self.block[b] or box_a is None or box_b is None:
+            return False
+        return min(box_a[2], box_b[2]) > max(box_a[0], box_b[0])
+
+    def of_type(self, hits: Iterable[_Hit], kind: str) -> set[int]:
+        return {
+            self.line_of[w.id]
+            for h in hits
+            if h.type == kind
+            for w in h.words
+            if w.id in self.line_of
+        }
 
 
 def spacy_model_path() -> Path:
@@ -325,46 +350,32 @@ def _postal_lines(postal: Iterable[list[Word]], lines: _Lines) -> list[_Hit]:
 def _places_near_addresses(
     places: Iterable[list[Word]], hits: Sequence[_Hit], lines: _Lines
 ) -> list[_Hit]:
-    """A city, state or country on an address line or the line before or after it (same
-    block) belongs to the address ("JOHOR." under "81100 JOHOR BAHRU,")."""
-    address_lines = {
-        lines.line_of[w.id]
-        for h in hits
-        if h.type == "ADDRESS"
-        for w in h.words
-        if w.id in lines.line_of
-    }
+    """A city, state or country on an address line or just above or below one belongs to the
+    address ("JOHOR." under "81100 JOHOR BAHRU,")."""
+    address = lines.of_type(hits, "ADDRESS")
     out = []
     for found in places:
         line = lines.line_of.get(found[0].id) if found else None
         if line is None:
             continue
-        near = [
-            n
-            for n in (line - 1, line, line + 1)
-            if n in address_lines and lines.block[n] == lines.block[line]
-        ]
-        if near:
+        if line in address or any(
+            n in address and lines.stacked(n, line) for n in (line - 1, line + 1)
+        ):
             out.append(_Hit("ADDRESS", found, 0.6, "spacy.place_near_address"))
     return out
 
 
 def _address_gaps(hits: Sequence[_Hit], lines: _Lines) -> list[_Hit]:
-    """A short line between two address lines of one block is part of the address (the
-    district of a Malaysian address, "TAMAN DESA HARMONI.", has no street word or number)."""
-    address = {
-        lines.line_of[w.id]
-        for h in hits
-        if h.type == "ADDRESS"
-        for w in h.words
-        if w.id in lines.line_of
-    }
+    """A short line between two address lines is part of the address (the district of a
+    Malaysian address, "TAMAN DESA HARMONI.", has no street word or number)."""
+    address = lines.of_type(hits, "ADDRESS")
     return [
         _Hit("ADDRESS", lines.words[n], 0.6, "address_gap")
         for n in range(1, len(lines.words) - 1)
         if n not in address
         and {n - 1, n + 1} <= address
-        and lines.block[n - 1] == lines.block[n] == lines.block[n + 1]
+        and lines.stacked(n - 1, n)
+        and lines.stacked(n, n + 1)
         and 0 < len(lines.words[n]) <= MAX_GAP_LINE_WORDS
     ]
 
@@ -404,11 +415,8 @@ def _merge_addresses(hits: list[_Hit], lines: _Lines) -> list[_Hit]:
             spans.append((min(mine), max(mine), hit))
     groups: list[tuple[int, _Hit]] = []  # (last line, merged hit), in line order
     for first, last, hit in sorted(spans, key=lambda s: (s[0], s[1])):
-        if (
-            groups
-            and first <= groups[-1][0] + 1
-            and lines.block[first] == lines.block[groups[-1][0]]
-        ):
+        below = groups and first == groups[-1][0] + 1 and lines.stacked(groups[-1][0], first)
+        if groups and (first <= groups[-1][0] or below):
             end, group = groups[-1]
             seen = {w.id for w in group.words}
             group.words += [w for w in hit.words if w.id not in seen]

@@ -2,9 +2,10 @@
 
 `redact_document` replaces each PII word by its type token (`[EMAIL]`, `[PERSON]`, ...) and
 rewrites every text built from those words (lines, table cells, entity and field texts and
-values), then sweeps every remaining free text (lines without words, relation evidence, field
-evidence, normalised entity values such as an E.164 phone, the source name and path) for the
-found values, so the JSON, Markdown, CSV and HTML exports built from the copy carry none of them.
+values: an entity made only of PII words becomes one token, its normalised value such as an
+E.164 phone too), then sweeps the texts not built from words (relation evidence, field evidence,
+lines, cells, entities and fields without word ids, the source name and path) for the values
+found, so the JSON, Markdown, CSV and HTML exports built from the copy carry none of them.
 
 `redact_page_image` paints a black box over each PII word (boxes are page-relative, so any
 render size fits); `render_redacted_pages` renders the stored input file the way the review
@@ -33,7 +34,10 @@ REPORT_FILE = "pii-report.json"
 RENDER_DPI = 150
 MAX_RENDER_PIXELS = 12_000_000
 MIN_SWEPT_CHARS = 3  # shorter values ("J.", "12") would blank unrelated text
-BOX_PAD_PX = 2  # OCR boxes hug the glyphs; a little margin covers antialiased edges
+# OCR boxes hug the glyphs (and detection boxes of a text line split into words by share of
+# characters are approximate): a margin of a fifth of the word's height, at least 2 px.
+BOX_PAD_PX = 2
+BOX_PAD_SHARE = 0.2
 
 
 def token(kind: str) -> str:
@@ -172,7 +176,9 @@ def _redact_item(
 
 
 def _sweep(doc: Document, pattern: re.Pattern[str] | None, values: dict[str, str]) -> None:
-    """Replace any remaining copy of a PII value in the document's free texts."""
+    """Replace any copy of a PII value in the texts not built from words (relation evidence,
+    lines, cells, entities and fields without word ids, the source name). Texts built from
+    words follow their words only, so the JSON says what the redacted image shows."""
     if pattern is None:
         return
     lowered = {v.lower(): t for v, t in values.items()}
@@ -190,17 +196,19 @@ def _sweep(doc: Document, pattern: re.Pattern[str] | None, values: dict[str, str
         error.message = clean(error.message)
     for page in doc.pages:
         for line in page.lines():
-            line.text = clean(line.text)
-            for word in line.words:
-                word.text = clean(word.text)
+            if not line.words:
+                line.text = clean(line.text)
         for table in page.tables:
             for cell in table.cells:
-                cell.text = clean(cell.text)
+                if not cell.word_ids:
+                    cell.text = clean(cell.text)
     for entity in doc.entities:
-        entity.text = clean(entity.text)
-        entity.value = None if entity.value is None else clean(entity.value)
+        if not entity.word_ids:
+            entity.text = clean(entity.text)
+            entity.value = None if entity.value is None else clean(entity.value)
     for doc_field in doc.fields:
-        doc_field.value = None if doc_field.value is None else clean(doc_field.value)
+        if not doc_field.word_ids and doc_field.value is not None:
+            doc_field.value = clean(doc_field.value)
         doc_field.evidence = clean(doc_field.evidence)
     for relation in doc.relations:
         relation.evidence = clean(relation.evidence)
@@ -215,10 +223,11 @@ def redact_page_image(image: np.ndarray, page: Page, findings: Iterable[PiiFindi
         if word.id not in ids:
             continue
         x0, y0, x1, y1 = word.bbox
-        left = max(0, int(np.floor(x0 * width)) - BOX_PAD_PX)
-        top = max(0, int(np.floor(y0 * height)) - BOX_PAD_PX)
-        right = min(width, int(np.ceil(x1 * width)) + BOX_PAD_PX)
-        bottom = min(height, int(np.ceil(y1 * height)) + BOX_PAD_PX)
+        pad = max(BOX_PAD_PX, round(BOX_PAD_SHARE * (y1 - y0) * height))
+        left = max(0, int(np.floor(x0 * width)) - pad)
+        top = max(0, int(np.floor(y0 * height)) - pad)
+        right = min(width, int(np.ceil(x1 * width)) + pad)
+        bottom = min(height, int(np.ceil(y1 * height)) + pad)
         out[top:bottom, left:right] = 0
     return out
 
