@@ -18,6 +18,7 @@ from pipelines.store.staging import stage_bundle
 from pipelines.store.workspace import Workspace
 from tests.integration.test_cli import folio
 from tests.unit.security.test_pii import make_document
+from tests.unit.security.test_redaction import PII_BLOCKS
 
 WIDTH, HEIGHT = 800, 1000
 PII = [
@@ -37,14 +38,7 @@ PII = [
 
 def _document() -> Document:
     doc = make_document(
-        [
-            ["Patient name: Jordan Ellis", "SSN 536-90-4399"],
-            ["Email jordan.ellis@example.org", "Tel +44 20 7946 0958"],
-            ["IBAN NL91 ABNA 0417 1643 00", "Card 4111 1111 1111 1111"],
-            ["221B Baker Street", "London NW1 6XE"],
-            ["Invoice 2023-117 total 12.50"],
-        ],
-        document_id="doc-" + "a" * 16,
+        [*PII_BLOCKS, ["Invoice 2023-117 total 12.50"]], document_id="doc-" + "a" * 16
     )
     doc.sha256 = "a" * 64
     # A profile without the entities stage: the export runs the detectors itself.

@@ -172,6 +172,20 @@ def test_addresses_in_several_languages(lines: list[str], expected: str | None) 
     assert found == [expected or " ".join(lines)]
 
 
+def _entity(
+    id: str, label: str, text: str, word_ids: list[str], source: str, confidence: float = 1.0
+) -> Entity:
+    return Entity(
+        id=id,
+        label=label,
+        text=text,
+        page=0,
+        confidence=confidence,
+        source=source,
+        word_ids=word_ids,
+    )
+
+
 def _pipeline_document() -> Document:
     doc = make_document(
         [
@@ -181,33 +195,10 @@ def _pipeline_document() -> Document:
     )
     doc.pipeline = PipelineInfo(profile="default", config_hash="x", stages={"entities.text": "1"})
     doc.entities = [
-        Entity(
-            id="e0",
-            label="PERSON",
-            text="Jordan Ellis",
-            page=0,
-            confidence=0.6,
-            source="entities.text",
-            word_ids=["p0-w0-0", "p0-w0-1"],
-        ),
-        Entity(
-            id="e1",
-            label="PHONE",
-            text="030 1234567",
-            page=0,
-            confidence=0.9,
-            source="entities.text",
-            word_ids=["p0-w3-1", "p0-w3-2"],
-        ),
-        Entity(id="k0", label="KEY", text="Name:", page=0, source="forms.kv", word_ids=["p0-w2-0"]),
-        Entity(
-            id="k1",
-            label="VALUE",
-            text="Ann Lee",
-            page=0,
-            source="forms.kv",
-            word_ids=["p0-w2-1", "p0-w2-2"],
-        ),
+        _entity("e0", "PERSON", "Jordan Ellis", ["p0-w0-0", "p0-w0-1"], "entities.text", 0.6),
+        _entity("e1", "PHONE", "030 1234567", ["p0-w3-1", "p0-w3-2"], "entities.text", 0.9),
+        _entity("k0", "KEY", "Name:", ["p0-w2-0"], "forms.kv"),
+        _entity("k1", "VALUE", "Ann Lee", ["p0-w2-1", "p0-w2-2"], "forms.kv"),
     ]
     doc.relations = [Relation(id="kv0", label="key_value", head="k0", tail="k1", source="forms.kv")]
     doc.fields = [

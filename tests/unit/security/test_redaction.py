@@ -37,16 +37,18 @@ PII = [
 ]
 
 
+# Blocks of lines with one value of each kind (the email in capitals: its entity's value is
+# lower case, and must go too).
+PII_BLOCKS = [
+    ["Patient name: Jordan Ellis", "SSN 536-90-4399"],
+    ["Email JORDAN.ELLIS@EXAMPLE.ORG", "Tel +44 20 7946 0958"],
+    ["IBAN NL91 ABNA 0417 1643 00", "Card 4111 1111 1111 1111"],
+    ["221B Baker Street", "London NW1 6XE"],
+]
+
+
 def _document() -> Document:
-    doc = make_document(
-        [
-            ["Patient name: Jordan Ellis", "SSN 536-90-4399"],
-            ["Email JORDAN.ELLIS@EXAMPLE.ORG", "Tel +44 20 7946 0958"],
-            ["IBAN NL91 ABNA 0417 1643 00", "Card 4111 1111 1111 1111"],
-            ["221B Baker Street", "London NW1 6XE"],
-            ["Amount", "Ellis, J. 12.50"],
-        ]
-    )
+    doc = make_document([*PII_BLOCKS, ["Amount", "Ellis, J. 12.50"]])
     page = doc.pages[0]
     email = next(w for w in page.words() if "@" in w.text)
     amount_line = list(page.lines())[-1]
