@@ -7,7 +7,8 @@
   did not run (many profiles skip it), the same finders run here on the same reading-ordered
   text: its pattern finders (`find_patterns`) and its spaCy NER (`ner.find_spans`) with the
   bundled English pipeline, loaded from the installed package's folder, never by a name;
-- payment cards, national identifiers, street lines and labelled values (`pii_patterns`);
+- payment cards, national identifiers, street lines and labelled values (`pii_patterns`),
+  with the lines of one address merged into one finding (`pii_addresses`);
 - address fields of the fields stage (`vendor_address`) and `key_value` relations of the forms
   stages whose key announces a name, an address or a date of birth.
 
@@ -18,9 +19,8 @@ detectors takes the most specific type (checksummed identifiers first, names las
 from __future__ import annotations
 
 import importlib.util
-import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,15 @@ from extractors.stages.entities.text import (
     PageText,
     join_words,
     page_text,
-    union_bbox,
     words_in_span,
+)
+from pipelines.security.pii_addresses import (
+    Hit,
+    PageLines,
+    address_gaps,
+    merge_addresses,
+    places_near_addresses,
+    postal_lines,
 )
 from pipelines.security.pii_patterns import (
     PII_TYPES,
@@ -67,8 +74,6 @@ PRIORITY: dict[str, int] = {
     "ADDRESS": 5,
     "PERSON": 4,
 }
-MAX_POSTAL_LINE_WORDS = 8  # "81100 JOHOR BAHRU, JOHOR." is an address line; a long line is not
-MAX_GAP_LINE_WORDS = 6  # a district or town line inside an address
 MIN_SENTENCE_WORDS = 5  # a line this long reads as a sentence, not a label or a cell
 MIN_NAME_PART = 3  # "J." or "de" alone spreads to unrelated words
 NER_CONFIDENCE = 0.6  # the small English pipeline gives no scores (as in the entities stage)
@@ -127,53 +132,6 @@ class PiiReport:
         }
 
 
-@dataclass
-class _Hit:
-    type: PiiType
-    words: list[Word]
-    confidence: float
-    detector: str
-
-
-@dataclass
-class _Lines:
-    """A page text's lines: character spans, their block, their words."""
-
-    spans: list[tuple[int, int]]
-    block: list[int]
-    words: list[list[Word]]
-    line_of: dict[str, int]
-
-    @classmethod
-    def of(cls, pt: PageText) -> _Lines:
-        spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", pt.text)]
-        block = [
-            next((b for b, (s, e) in enumerate(pt.blocks) if s <= a < e), -1) for a, _ in spans
-        ]
-        words = [pt.words_in(a, b) for a, b in spans]
-        line_of = {w.id: n for n, ws in enumerate(words) for w in ws}
-        return cls(spans, block, words, line_of)
-
-    def stacked(self, a: int, b: int) -> bool:
-        """Lines of one block, one above the other (a column's neighbours, not the text beside
-        it that reading order put in the same block)."""
-        if not (0 <= a < len(self.words) and 0 <= b < len(self.words)):
-            return False
-        box_a, box_b = union_bbox(self.words[a]), union_bbox(self.words[b])
-        if self.block[a] != self.block[b] or box_a is None or box_b is None:
-            return False
-        return min(box_a[2], box_b[2]) > max(box_a[0], box_b[0])
-
-    def of_type(self, hits: Iterable[_Hit], kind: str) -> set[int]:
-        return {
-            self.line_of[w.id]
-            for h in hits
-            if h.type == kind
-            for w in h.words
-            if w.id in self.line_of
-        }
-
-
 def spacy_model_path() -> Path:
     """The bundled English pipeline's folder inside its installed package: spaCy loads it from
     there, so no model name is ever resolved (or downloaded)."""
@@ -203,7 +161,7 @@ def detect_pii(document: Document, *, use_ner: bool = True) -> PiiReport:
     words = {w.id: w for p in document.pages for w in p.words()}
     findings: list[PiiFinding] = []
     for n, (page, pt) in enumerate(zip(document.pages, texts, strict=True)):
-        lines = _Lines.of(pt)
+        lines = PageLines.of(pt)
         hits = [
             _hit_of(pt, h.type, h.start, h.end, h.confidence, h.detector)
             for h in find_text_pii(pt.text)
@@ -214,16 +172,16 @@ def detect_pii(document: Document, *, use_ner: bool = True) -> PiiReport:
             postal, places = _detected_hits(pt, locale, spans[n] if spans else [], hits)
         hits += _field_hits(document, page, words)
         hits += _key_value_hits(document, page, words)
-        hits += _postal_lines(postal, lines)
-        hits += _places_near_addresses(places, hits, lines)
-        hits += _address_gaps(hits, lines)
+        hits += postal_lines(postal, lines)
+        hits += places_near_addresses(places, hits, lines)
+        hits += address_gaps(hits, lines)
         findings += _resolve(page.index, [h for h in hits if h.words], lines)
     findings += _repeated_names(document, findings)
     return PiiReport(document.document_id, findings, "reused" if reuse else "detected")
 
 
-def _hit_of(pt: PageText, kind: PiiType, start: int, end: int, conf: float, detector: str) -> _Hit:
-    return _Hit(kind, pt.words_in(start, end), conf, detector)
+def _hit_of(pt: PageText, kind: PiiType, start: int, end: int, conf: float, detector: str) -> Hit:
+    return Hit(kind, pt.words_in(start, end), conf, detector)
 
 
 def _ner_spans(texts: Sequence[PageText]) -> list[list[ner.NerSpan]]:
@@ -237,7 +195,7 @@ def _ner_spans(texts: Sequence[PageText]) -> list[list[ner.NerSpan]]:
 
 
 def _entity_hits(
-    document: Document, page: Page, words: dict[str, Word], hits: list[_Hit]
+    document: Document, page: Page, words: dict[str, Word], hits: list[Hit]
 ) -> tuple[list[list[Word]], list[list[Word]]]:
     """Hits from the pipeline's entities on this page; postal codes and places for later."""
     postal: list[list[Word]] = []
@@ -249,7 +207,7 @@ def _entity_hits(
         kind = _ENTITY_TYPES.get(entity.label)
         if kind is not None:
             found = _name_words(found) if kind == "PERSON" else found
-            hits.append(_Hit(kind, found, entity.confidence, f"{entity.source}/{entity.label}"))
+            hits.append(Hit(kind, found, entity.confidence, f"{entity.source}/{entity.label}"))
         elif entity.label == "POSTAL_CODE":
             postal.append(found)
         elif entity.label in _PLACE_LABELS:
@@ -258,7 +216,7 @@ def _entity_hits(
 
 
 def _detected_hits(
-    pt: PageText, locale: Locale, spans: Sequence[ner.NerSpan], hits: list[_Hit]
+    pt: PageText, locale: Locale, spans: Sequence[ner.NerSpan], hits: list[Hit]
 ) -> tuple[list[list[Word]], list[list[Word]]]:
     """The entities stage's finders run here: patterns first, spaCy where no pattern matched."""
     postal: list[list[Word]] = []
@@ -269,7 +227,7 @@ def _detected_hits(
         claimed.update(w.id for w in found)
         kind = _ENTITY_TYPES.get(match.label)
         if kind is not None:
-            hits.append(_Hit(kind, found, match.confidence, f"patterns.{match.label}"))
+            hits.append(Hit(kind, found, match.confidence, f"patterns.{match.label}"))
         elif match.label == "POSTAL_CODE":
             postal.append(found)
     for span in spans:
@@ -277,7 +235,7 @@ def _detected_hits(
         if not found or any(w.id in claimed for w in found):
             continue  # a pattern on the same words wins, as in the entities stage
         if span.label == "PERSON":
-            hits.append(_Hit("PERSON", _name_words(found), NER_CONFIDENCE, "spacy.PERSON"))
+            hits.append(Hit("PERSON", _name_words(found), NER_CONFIDENCE, "spacy.PERSON"))
         else:
             places.append(found)
     return postal, places
@@ -296,10 +254,10 @@ def _name_words(words: list[Word]) -> list[Word]:
     return [] if has_org_word(" ".join(w.text for w in kept)) else kept
 
 
-def _field_hits(document: Document, page: Page, words: dict[str, Word]) -> list[_Hit]:
+def _field_hits(document: Document, page: Page, words: dict[str, Word]) -> list[Hit]:
     """Address fields (the fields stage's `vendor_address`, any `*_address`)."""
     return [
-        _Hit(
+        Hit(
             "ADDRESS", [words[i] for i in f.word_ids if i in words], f.confidence, f"field.{f.name}"
         )
         for f in document.fields
@@ -307,7 +265,7 @@ def _field_hits(document: Document, page: Page, words: dict[str, Word]) -> list[
     ]
 
 
-def _key_value_hits(document: Document, page: Page, words: dict[str, Word]) -> list[_Hit]:
+def _key_value_hits(document: Document, page: Page, words: dict[str, Word]) -> list[Hit]:
     """Form values whose key announces a name, an address or a date of birth."""
     entities = {e.id: e for e in document.entities}
     out = []
@@ -326,66 +284,16 @@ def _key_value_hits(document: Document, page: Page, words: dict[str, Word]) -> l
         if labelled is not None:
             kind, start, end = labelled
             chosen = words_in_span(found, starts, ends, start, end)
-            out.append(_Hit(kind, chosen, 0.75, f"key_value.{kind.lower()}"))
+            out.append(Hit(kind, chosen, 0.75, f"key_value.{kind.lower()}"))
     return out
 
 
-def _postal_lines(postal: Iterable[list[Word]], lines: _Lines) -> list[_Hit]:
-    """A postal code stands for its line ("1012 AB Amsterdam") when the line is short."""
-    out = []
-    for found in postal:
-        line = lines.line_of.get(found[0].id) if found else None
-        whole = line is not None and len(lines.words[line]) <= MAX_POSTAL_LINE_WORDS
-        out.append(
-            _Hit(
-                "ADDRESS",
-                lines.words[line] if whole and line is not None else found,
-                0.6,
-                "postal_code",
-            )
-        )
-    return out
-
-
-def _places_near_addresses(
-    places: Iterable[list[Word]], hits: Sequence[_Hit], lines: _Lines
-) -> list[_Hit]:
-    """A city, state or country on an address line or just above or below one belongs to the
-    address ("JOHOR." under "81100 JOHOR BAHRU,")."""
-    address = lines.of_type(hits, "ADDRESS")
-    out = []
-    for found in places:
-        line = lines.line_of.get(found[0].id) if found else None
-        if line is None:
-            continue
-        if line in address or any(
-            n in address and lines.stacked(n, line) for n in (line - 1, line + 1)
-        ):
-            out.append(_Hit("ADDRESS", found, 0.6, "spacy.place_near_address"))
-    return out
-
-
-def _address_gaps(hits: Sequence[_Hit], lines: _Lines) -> list[_Hit]:
-    """A short line between two address lines is part of the address (the district of a
-    Malaysian address, "TAMAN DESA HARMONI.", has no street word or number)."""
-    address = lines.of_type(hits, "ADDRESS")
-    return [
-        _Hit("ADDRESS", lines.words[n], 0.6, "address_gap")
-        for n in range(1, len(lines.words) - 1)
-        if n not in address
-        and {n - 1, n + 1} <= address
-        and lines.stacked(n - 1, n)
-        and lines.stacked(n, n + 1)
-        and 0 < len(lines.words[n]) <= MAX_GAP_LINE_WORDS
-    ]
-
-
-def _resolve(page: int, hits: list[_Hit], lines: _Lines) -> list[PiiFinding]:
+def _resolve(page: int, hits: list[Hit], lines: PageLines) -> list[PiiFinding]:
     """One finding per PII value: address lines of one block merge into one address; a hit
     whose words a more specific (or surer) hit already holds is dropped."""
-    hits = _merge_addresses(hits, lines)
+    hits = merge_addresses(hits, lines)
     ranked = sorted(hits, key=lambda h: (-PRIORITY[h.type], -h.confidence, -len(h.words)))
-    kept: list[_Hit] = []
+    kept: list[Hit] = []
     claimed: set[str] = set()
     for hit in ranked:
         ids = {w.id for w in hit.words}
@@ -404,29 +312,6 @@ def _resolve(page: int, hits: list[_Hit], lines: _Lines) -> list[PiiFinding]:
         )
         for h in kept
     ]
-
-
-def _merge_addresses(hits: list[_Hit], lines: _Lines) -> list[_Hit]:
-    """Address hits on the same or adjacent lines of one block become one address."""
-    spans = []
-    for hit in (h for h in hits if h.type == "ADDRESS"):
-        mine = [lines.line_of[w.id] for w in hit.words if w.id in lines.line_of]
-        if mine:
-            spans.append((min(mine), max(mine), hit))
-    groups: list[tuple[int, _Hit]] = []  # (last line, merged hit), in line order
-    for first, last, hit in sorted(spans, key=lambda s: (s[0], s[1])):
-        below = groups and first == groups[-1][0] + 1 and lines.stacked(groups[-1][0], first)
-        if groups and (first <= groups[-1][0] or below):
-            end, group = groups[-1]
-            seen = {w.id for w in group.words}
-            group.words += [w for w in hit.words if w.id not in seen]
-            group.confidence = max(group.confidence, hit.confidence)
-            if hit.detector not in group.detector.split("+"):
-                group.detector += "+" + hit.detector
-            groups[-1] = (max(end, last), group)
-        else:
-            groups.append((last, _Hit("ADDRESS", list(hit.words), hit.confidence, hit.detector)))
-    return [h for h in hits if h.type != "ADDRESS"] + [g for _, g in groups]
 
 
 def _name_key(text: str) -> str:
