@@ -727,8 +727,21 @@ def app_command(
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8501,
     address: Annotated[str, typer.Option("--address", help="address to bind")] = "127.0.0.1",
 ) -> None:
-    """Start the review workbench (Streamlit) on this workspace."""
+    """Start the review workbench (Streamlit) on this workspace. Without users (`folio users
+    add`) it serves loopback only, to the local person as admin; with users, everyone signs in."""
+    from pipelines.security.accounts import AccountStore
+    from pipelines.security.policy import InsecureBind, auth_mode
+
     ws = Workspace.open(workspace)
+    try:
+        mode = auth_mode(
+            address,
+            AccountStore(ws.root).has_users(),
+            "users",
+            f"folio users add NAME --role admin -w {ws.root}",
+        )
+    except InsecureBind as error:
+        _fail(str(error))
     script = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
     command = [
         sys.executable,
@@ -747,8 +760,9 @@ def app_command(
         "--theme.base=light",
     ]
     env = {**os.environ, WORKSPACE_ENV: str(ws.root)}
+    who = "sign-in required" if mode == "accounts" else "no users: you are the local admin"
     console.print(
-        f"Folio review app on [bold]http://{address}:{port}[/] (workspace {ws.root}); "
+        f"Folio review app on [bold]http://{address}:{port}[/] (workspace {ws.root}; {who}); "
         "Ctrl+C stops it."
     )
     # exec, not a child process: signals (Ctrl+C, a service manager's TERM) reach the server

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from extractors.document import Document
-from workbench import resources
+from workbench import auth, resources
 from workbench.data import last_correction, neighbour
 from workbench.overlay import find_element
 from workbench.page_view import clicked_id
@@ -56,6 +56,8 @@ def notify(message: str, icon: str = ":material/check:") -> None:
 
 def _commit(corrections: list[Any], message: str) -> None:
     save(resources.workspace(), corrections, load_later=resources.background_loader().request)
+    for document_id in sorted({c.document_id for c in corrections}):
+        auth.record("edit", document_id, corrections=len(corrections))
     resources.refresh()
     notify(message)
 
@@ -170,6 +172,9 @@ def on_retry(context: Context, path: str, name: str, profile: str) -> None:
 
     from pipelines.store.corrections import Correction
 
+    if not auth.can("upload"):
+        notify("Your role may not process documents.", ":material/block:")
+        return
     ws = resources.workspace()
     if context.reviewer:
         save(
@@ -186,6 +191,7 @@ def on_retry(context: Context, path: str, name: str, profile: str) -> None:
                 )
             ],
         )
+    auth.record("retry", context.document_id, profile=profile)
     job = resources.job_registry().start(
         ws, [Path(path)], label=f"retry {name}", retry_failed=True, profile=profile
     )

@@ -15,6 +15,7 @@ import streamlit as st
 
 from extractors.document import Document
 from extractors.ingest import IngestOptions, open_document
+from pipelines.security.principal import Principal
 from pipelines.store.loader import BackgroundLoader
 from pipelines.store.workspace import Workspace, resolve_workspace
 from workbench import data
@@ -23,7 +24,7 @@ from workbench.overlay import image_data_url
 
 TTL_S = 3
 RENDER_DPI = 110
-REVIEWER_KEY = "reviewer"
+PRINCIPAL_KEY = "principal"  # the session's Principal (workbench.auth signs in)
 
 
 def workspace() -> Workspace:
@@ -138,4 +139,9 @@ def refresh() -> None:
 
 
 def reviewer() -> str:
-    return str(st.session_state.get(REVIEWER_KEY) or "").strip()
+    """Who corrections are by: the signed-in principal when their role may edit, else ""
+    (the pages are read-only then). Set by workbench.auth, never typed in."""
+    principal = st.session_state.get(PRINCIPAL_KEY)
+    if isinstance(principal, Principal) and principal.can("edit"):
+        return principal.label
+    return ""

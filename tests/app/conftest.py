@@ -22,9 +22,11 @@ from extractors.document import (
     Word,
     document_id_for,
 )
+from pipelines.security.principal import Principal, Role
 from pipelines.store.loader import load_staged
 from pipelines.store.staging import stage_bundle
 from pipelines.store.workspace import WORKSPACE_ENV, Workspace, atomic_write_json
+from workbench.resources import PRINCIPAL_KEY
 
 APP = str(Path(__file__).resolve().parents[2] / "workbench" / "app.py")
 OK_ID = document_id_for("a" * 64)
@@ -168,10 +170,12 @@ def app(workspace: Workspace) -> AppTest:
     return at
 
 
-def open_page(at: AppTest, page: str, reviewer: str | None = "ana", **state: object) -> AppTest:
-    """Run the app once, then switch to `page` with the given session state."""
-    if reviewer is not None:
-        at.session_state["reviewer"] = reviewer
+def open_page(
+    at: AppTest, page: str, reviewer: str = "ana", role: Role = "reviewer", **state: object
+) -> AppTest:
+    """Run the app once as `reviewer` (signed in with `role`), then switch to `page` with the
+    given session state."""
+    at.session_state[PRINCIPAL_KEY] = Principal(reviewer, role, "user")
     for key, value in state.items():
         at.session_state[key] = value
     at.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.store.database import query as database_query
@@ -43,10 +44,16 @@ def test_selecting_a_row_opens_review(app: AppTest) -> None:
     assert any("receipt-a.png" in m.value for m in at.markdown)
 
 
-def test_review_needs_a_reviewer(app: AppTest) -> None:
-    at = open_page(app, "views/review.py", reviewer=None, doc_id=OK_ID)
-    assert any("Enter your name" in w.value for w in at.warning)
+def test_a_viewer_cannot_edit_upload_or_download(app: AppTest) -> None:
+    at = open_page(app, "views/review.py", reviewer="vic", role="viewer", doc_id=OK_ID)
+    assert any("Read-only" in w.value for w in at.warning)
     assert at.button(key="accept_page").disabled
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        open_page(app, "views/upload.py", reviewer="vic", role="viewer")  # not offered
+    sql = open_page(app, "views/sql.py", reviewer="vic", role="viewer")
+    sql.button(key="sql_run").click().run()
+    assert not sql.get("download_button")
+    assert any("Downloads need the reviewer role" in c.value for c in sql.caption)
 
 
 def test_fix_a_selected_word_then_undo(app: AppTest, workspace: Workspace) -> None:

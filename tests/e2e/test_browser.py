@@ -32,6 +32,7 @@ pytestmark = [
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PASSWORD = "end to end password"
 
 
 def _free_port() -> int:
@@ -43,6 +44,25 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     workspace = tmp_path_factory.mktemp("ws")
+    # A configured user: the browser signs in through the password form.
+    subprocess.run(
+        [
+            str(FOLIO),
+            "users",
+            "add",
+            "e2e",
+            "--role",
+            "reviewer",
+            "-w",
+            str(workspace),
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     port = _free_port()
     process = subprocess.Popen(
         [str(FOLIO), "app", "--workspace", str(workspace), "--port", str(port)],
@@ -103,10 +123,12 @@ def test_review_a_receipt(server: tuple[str, Path], page: object) -> None:
     p = page  # playwright Page
     counts = {"clicks": 0, "keys": 0}
     p.goto(url)  # type: ignore[attr-defined]
-    name = p.locator(".st-key-reviewer input")  # type: ignore[attr-defined]
+    name = p.locator(".st-key-login_user input")  # type: ignore[attr-defined]
     expect(name).to_be_visible(timeout=30_000)
     name.fill("e2e")
-    name.press("Enter")
+    p.locator(".st-key-login_password input").fill(PASSWORD)  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    expect(p.get_by_text("e2e · reviewer")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
     _idle(p)
 
     p.get_by_role("link", name="Upload").click()  # type: ignore[attr-defined]
@@ -128,10 +150,12 @@ def test_review_a_receipt(server: tuple[str, Path], page: object) -> None:
     expect(word).to_be_visible(timeout=30_000)
     _idle(p)
 
-    # Full review of the receipt: J selects the doubtful word, type the fix, Enter, accept.
-    time.sleep(0.5)  # a key pressed right after the first render can be lost
-    p.keyboard.press("j")  # type: ignore[attr-defined]
-    counts["keys"] += 1
+    # Full review of the receipt: click the word to fix, type the fix, Enter, accept. (J would
+    # step to it only while the calibrated confidence calls it doubtful, which depends on the
+    # workspace's calibration: this receipt reads cleanly at 0.9 today.)
+    (loaf,) = _sql(workspace, "SELECT word_id FROM words WHERE text = 'loaf'")
+    p.locator(f'[data-box-id="{loaf["word_id"]}"]').click()  # type: ignore[attr-defined]
+    counts["clicks"] += 1
     fix = p.locator(".st-key-fix_text input")  # type: ignore[attr-defined]
     expect(fix).to_have_value("loaf", timeout=15_000)
     expect(fix).to_be_focused()

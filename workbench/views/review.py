@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import panels, resources
+from workbench import auth, panels, resources
 from workbench.data import REVIEW_TARGET
 from workbench.overlay import (
     DEFAULT_LAYERS,
@@ -42,7 +42,7 @@ ws = resources.workspace()
 
 
 def locked(columns: list[str]) -> bool | list[str]:
-    """Grids are read-only until the reviewer names themselves; ids never editable."""
+    """Grids are read-only for roles that may not edit; ids never editable."""
     return True if not resources.reviewer() else columns
 
 
@@ -68,6 +68,7 @@ if info is None:
     st.warning(f"Document {doc_id} is not in this workspace.")
     st.stop()
 context = Context(doc_id, info.result_id, reviewer)
+auth.record_view(doc_id)
 state = resources.review_state(root, doc_id)
 
 head, nav = st.columns([3, 2], vertical_alignment="bottom")
@@ -239,7 +240,7 @@ with left:
 
 with right:
     if not reviewer:
-        st.warning("Enter your name in the sidebar to edit and accept.", icon=":material/badge:")
+        st.warning("Read-only: your role can view, not edit.", icon=":material/badge:")
     selected = st.session_state.get("selected")
     element = find_element(document, selected) if selected else None
     with st.container(border=True):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pyarrow.parquet as pq
 import streamlit as st
 
 from pipelines.store.query import SqlRefused, run_user_sql
-from workbench import resources
+from workbench import auth, resources
 
 EXAMPLES = {
     "Documents that need attention": "SELECT source_name, status, n_pages, errors FROM documents\n"
@@ -60,6 +61,9 @@ run = st.button(
 if run or st.session_state.get("sql_result") is not None:
     if run:
         try:
+            # Logged as a hash: a query's text can hold personal data (WHERE name = ...).
+            digest = hashlib.sha256((statement or "").encode()).hexdigest()[:16]
+            auth.record("sql", digest, chars=len(statement or ""))
             st.session_state["sql_result"] = run_user_sql(ws, statement or "")
             st.session_state["sql_error"] = None
         except SqlRefused as error:
@@ -71,20 +75,34 @@ if run or st.session_state.get("sql_result") is not None:
     elif result is not None:
         st.caption(f"{result.num_rows} rows")
         st.dataframe(result, hide_index=True, width="stretch", key="sql_table")
-        csv = result.to_pandas().to_csv(index=False).encode()
-        parquet = io.BytesIO()
-        pq.write_table(result, parquet)
-        d1, d2, _ = st.columns([1, 1, 4])
-        d1.download_button(
-            "CSV", csv, "folio-query.csv", "text/csv", key="sql_csv", icon=":material/download:"
-        )
-        d2.download_button(
-            "Parquet",
-            parquet.getvalue(),
-            "folio-query.parquet",
-            "application/vnd.apache.parquet",
-            key="sql_parquet",
-            icon=":material/download:",
-        )
+        if auth.can("export"):
+            csv = result.to_pandas().to_csv(index=False).encode()
+            parquet = io.BytesIO()
+            pq.write_table(result, parquet)
+            d1, d2, _ = st.columns([1, 1, 4])
+            d1.download_button(
+                "CSV",
+                csv,
+                "folio-query.csv",
+                "text/csv",
+                key="sql_csv",
+                icon=":material/download:",
+                on_click=auth.record,
+                args=("export", "sql-result"),
+                kwargs={"format": "csv", "rows": result.num_rows},
+            )
+            d2.download_button(
+                "Parquet",
+                parquet.getvalue(),
+                "folio-query.parquet",
+                "application/vnd.apache.parquet",
+                key="sql_parquet",
+                icon=":material/download:",
+                on_click=auth.record,
+                args=("export", "sql-result"),
+                kwargs={"format": "parquet", "rows": result.num_rows},
+            )
+        else:
+            st.caption("Downloads need the reviewer role.")
 elif st.session_state.get("sql_error"):
     st.error(st.session_state["sql_error"])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench import resources
+from workbench import auth, resources
 from workbench.jobs import MAX_UPLOAD_MB, UPLOAD_SUFFIXES, check_upload, save_upload
 
+if not auth.can("upload"):  # the router hides the page; a bookmarked URL still lands here
+    st.error("Your role may not upload documents.", icon=":material/block:")
+    st.stop()
 ws = resources.workspace()
 registry = resources.job_registry()
 st.title("Upload")
@@ -34,6 +37,7 @@ if submitted:
             refused.append(problem)
         else:
             saved.append(save_upload(ws, upload.name, upload.getvalue()))
+            auth.record("upload", saved[-1].name, bytes=upload.size)
     for problem in refused:
         st.error(problem, icon=":material/block:")
     if saved:
