@@ -76,32 +76,26 @@ if run or st.session_state.get("sql_result") is not None:
         st.caption(f"{result.num_rows} rows")
         st.dataframe(result, hide_index=True, width="stretch", key="sql_table")
         if auth.can("export"):
-            csv = result.to_pandas().to_csv(index=False).encode()
             parquet = io.BytesIO()
             pq.write_table(result, parquet)
-            d1, d2, _ = st.columns([1, 1, 4])
-            d1.download_button(
-                "CSV",
-                csv,
-                "folio-query.csv",
-                "text/csv",
-                key="sql_csv",
-                icon=":material/download:",
-                on_click=auth.record,
-                args=("export", "sql-result"),
-                kwargs={"format": "csv", "rows": result.num_rows},
-            )
-            d2.download_button(
-                "Parquet",
-                parquet.getvalue(),
-                "folio-query.parquet",
-                "application/vnd.apache.parquet",
-                key="sql_parquet",
-                icon=":material/download:",
-                on_click=auth.record,
-                args=("export", "sql-result"),
-                kwargs={"format": "parquet", "rows": result.num_rows},
-            )
+            downloads = {
+                "csv": (result.to_pandas().to_csv(index=False).encode(), "text/csv"),
+                "parquet": (parquet.getvalue(), "application/vnd.apache.parquet"),
+            }
+            for column, (fmt, (payload, mime)) in zip(
+                st.columns([1, 1, 4])[:2], downloads.items(), strict=True
+            ):
+                column.download_button(
+                    fmt.upper() if fmt == "csv" else fmt.title(),
+                    payload,
+                    f"folio-query.{fmt}",
+                    mime,
+                    key=f"sql_{fmt}",
+                    icon=":material/download:",
+                    on_click=auth.record,
+                    args=("export", "sql-result"),
+                    kwargs={"format": fmt, "rows": result.num_rows},
+                )
         else:
             st.caption("Downloads need the reviewer role.")
 elif st.session_state.get("sql_error"):
