@@ -145,3 +145,10 @@ def test_bundle_is_the_export_contract(workspace: Workspace) -> None:
     bundle = json.loads(entry.path.read_text())
     assert bundle["document"]["schema"] == "folio.document/4"
     assert Document.model_validate(bundle["document"]) == doc
+
+
+def test_user_sql_stops_at_the_statement_timeout(workspace: Workspace) -> None:
+    with pytest.raises(SqlRefused, match="statement timeout"):
+        run_user_sql(workspace, "SELECT count(*) FROM range(100000000000)", timeout_s=0.3)
+    # the workspace answers the next query at once
+    assert run_user_sql(workspace, "SELECT 1 AS x", timeout_s=0.3).num_rows == 1
