@@ -272,12 +272,11 @@ def _erase(
         marker = {"started_at": datetime.now(UTC).isoformat(), "targets": targets.to_json()}
         atomic_write_json(_pending_path(workspace), {**marker, "documents": audits})
         rows = delete_rows(con, targets, needle)
-        rewrite = bool(rows or pending)
-        if rewrite:
-            copy_database(con, copy_path(workspace))
+        # Always, even when no row was found: an earlier DELETE (a reload replaces a result's
+        # rows, a hand-made DELETE) leaves the old bytes in the file until it is rewritten.
+        copy_database(con, copy_path(workspace))
         in_use = _in_use(con, targets)
-    if rewrite:
-        swap_in_copy(workspace)
+    swap_in_copy(workspace)
     removed = remove_files(files_to_remove(workspace, targets, needle, in_use))
     for doc in sorted(_found(wanted, targets, removed) - set(audits)):
         audits[doc] = entry

@@ -12,7 +12,9 @@ What the code writes under a workspace root, and how each is matched:
 - `service/pages/<job>.json` (a job's pages between its two steps) and `service/uploads/`
   (uploads while they are checked), `uploads/` (the app's uploads under their own names);
 - anything else under the root (exports written into it, a user's copies): removed when its
-  name, content hash, parquet `document_id` column or bytes point at the document.
+  name, content hash, bytes or (parquet, whose strings are compressed) decoded string columns
+  name the document's id or hash, the subject, or the document's file name. The workspace's
+  own folders are matched without file names: two documents may share a name.
 
 Kept: `security/` (the workspace secret, the audit head, retention policies), `staging/audit/`
 and `staging/evals/` (pseudonymous events, dataset metrics), `calibration.json` (counts),
@@ -38,6 +40,7 @@ OWN_FOLDERS = frozenset({"staging", "service", "uploads", "files"})
 KEPT_STAGING = frozenset({"audit", "evals"})
 AUDIT_PREFIX = "audit-"  # audit entries in tmp/ and corrupt/ (pseudonymous, kept)
 CHUNK = 1 << 20
+MIN_NAME = 6
 
 
 def needles(targets: Targets, subject: str = "") -> list[bytes]:
@@ -100,8 +103,9 @@ def _is_stale_temp(path: Path) -> bool:
 
 
 def _stored_copy(path: Path, targets: Targets, in_use: set[str]) -> bool:
-    """A stored input copy of an erased document that no remaining result uses."""
-    if str(path) in in_use or path.name in {Path(p).name for p in in_use}:
+    """A stored input copy of an erased document that no remaining result uses (`in_use`:
+    their file names; stored paths stay absolute when a workspace is moved)."""
+    if path.name in in_use:
         return False
     prefixes = {doc.removeprefix("doc-") for doc in targets.document_ids}
     named = any(path.name.startswith(prefix) for prefix in prefixes if prefix)
@@ -141,8 +145,9 @@ def files_to_remove(
     paths of remaining results (a file two results share stays while one remains)."""
     root = workspace.root
     wanted = needles(targets, subject)
-    names = sorted({name.lower().encode() for name in targets.source_names} - {b""})
-    used = set(in_use)
+    # A very short name ("a.pdf") would match unrelated text.
+    names = sorted({n.lower().encode() for n in targets.source_names if len(n) >= MIN_NAME})
+    used = {Path(stored).name for stored in in_use}
     found: list[Path] = []
     for path in _walk(root):
         parts = path.relative_to(root).parts
