@@ -187,7 +187,10 @@ def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def copy_database(con: duckdb.DuckDBPyConnection, target: Path) -> None:
-    """Copy the open database (schema and live rows) into a new file and check the copy."""
+    """Copy the open database (schema and live rows) into a new file and check the copy.
+
+    The copy is attached without a key: right while workspaces are never encrypted by DuckDB
+    (pipelines.security.encryption refuses); an encrypted workspace would need its key here."""
     with contextlib.suppress(FileNotFoundError):
         target.unlink()
     source = current_catalog(con)
