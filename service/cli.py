@@ -3,6 +3,7 @@ script points here, so `pipelines` never imports the service)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -10,7 +11,7 @@ import typer
 
 # Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`.
 from pipelines import cli_erase, cli_security  # noqa: F401
-from pipelines.cli import WorkspaceOpt, _fail, app, console
+from pipelines.cli import WorkspaceOpt, _fail, app, console, err
 from pipelines.security.accounts import AccountStore
 from pipelines.security.policy import InsecureBind, auth_mode
 from service.settings import ServiceSettings
@@ -120,8 +121,20 @@ def worker(
         _fail(str(error))
 
 
-__all__ = ["app"]
+def main() -> None:
+    """The `folio` console script: every command, and refusals that concern them all (asked-for
+    encryption that cannot be delivered) as a plain error instead of a traceback."""
+    from pipelines.security.encryption import EncryptionUnavailable
+
+    try:
+        app()
+    except EncryptionUnavailable as error:
+        err.print(f"[bold red]error:[/] {error}")
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]
 
 
 if __name__ == "__main__":
-    app()
+    main()

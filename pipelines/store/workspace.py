@@ -37,7 +37,12 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:
+        """The workspace at `path`, created when missing. EncryptionUnavailable when encryption
+        at rest was asked for (pipelines.security.encryption): nothing is written then."""
+        from pipelines.security.encryption import check_encryption_policy
+
         workspace = cls(resolve_workspace(path))
+        check_encryption_policy(workspace.root)
         workspace.staging.create()
         workspace.files_dir.mkdir(parents=True, exist_ok=True)
         return workspace
