@@ -9,10 +9,9 @@ import typer
 from rich.table import Table
 
 from pipelines.cli import WorkspaceOpt, _fail, app, console
-from pipelines.security import audit
+from pipelines.security import administration
 from pipelines.security.accounts import AccountError, AccountStore
 from pipelines.security.principal import ROLES, cli_principal
-from pipelines.security.pseudonyms import pseudonym
 from pipelines.store.workspace import Workspace
 
 users_app = typer.Typer(help="App users (password logins) and their roles.", no_args_is_help=True)
@@ -34,10 +33,6 @@ def _password(from_stdin: bool) -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _admin_event(ws: Workspace, action: str, target: str) -> None:
-    audit.record(ws, cli_principal(), action, target=target)
-
-
 @users_app.command("add")
 def users_add(
     name: str,
@@ -48,11 +43,10 @@ def users_add(
     """Add a user who logs in to the app with a password."""
     ws = Workspace.open(workspace)
     try:
-        user = AccountStore(ws.root).add_user(name, _password(stdin), role)
-    except AccountError as error:
+        user = administration.add_user(ws, cli_principal(), name, _password(stdin), role)
+    except (AccountError, ValueError) as error:
         _fail(str(error))
         return
-    _admin_event(ws, "user.add", pseudonym(ws.root, f"user:{name}", kind="p"))
     console.print(f"added {user.name} ({user.role})")
 
 
@@ -61,10 +55,9 @@ def users_passwd(name: str, workspace: WorkspaceOpt = None, stdin: PasswordStdin
     """Set a user's password."""
     ws = Workspace.open(workspace)
     try:
-        AccountStore(ws.root).set_password(name, _password(stdin))
+        administration.set_password(ws, cli_principal(), name, _password(stdin))
     except AccountError as error:
         _fail(str(error))
-    _admin_event(ws, "user.password", pseudonym(ws.root, f"user:{name}", kind="p"))
     console.print(f"password of {name} changed")
 
 
@@ -75,10 +68,9 @@ def users_role(
     """Change a user's role."""
     ws = Workspace.open(workspace)
     try:
-        AccountStore(ws.root).set_role(name, role)
+        administration.set_role(ws, cli_principal(), name, role)
     except (AccountError, ValueError) as error:
         _fail(str(error))
-    _admin_event(ws, "user.role", pseudonym(ws.root, f"user:{name}", kind="p"))
     console.print(f"{name} is now {role}")
 
 
@@ -87,10 +79,9 @@ def users_remove(name: str, workspace: WorkspaceOpt = None) -> None:
     """Remove a user (their corrections stay, under their name)."""
     ws = Workspace.open(workspace)
     try:
-        AccountStore(ws.root).remove_user(name)
+        administration.remove_user(ws, cli_principal(), name)
     except AccountError as error:
         _fail(str(error))
-    _admin_event(ws, "user.remove", pseudonym(ws.root, f"user:{name}", kind="p"))
     console.print(f"removed {name}")
 
 
@@ -109,11 +100,10 @@ def keys_create(name: str, role: RoleOpt = "reviewer", workspace: WorkspaceOpt =
     """Create an API key; it is printed once and only its hash is kept."""
     ws = Workspace.open(workspace)
     try:
-        key, token = AccountStore(ws.root).create_key(name, role)
+        key, token = administration.create_key(ws, cli_principal(), name, role)
     except (AccountError, ValueError) as error:
         _fail(str(error))
         return
-    _admin_event(ws, "key.create", key.key_id)
     console.print(
         f"key {key.key_id} for {key.name} ({key.role}); keep it now, it is not shown again:"
     )
@@ -125,10 +115,9 @@ def keys_revoke(key_id: str, workspace: WorkspaceOpt = None) -> None:
     """Revoke an API key at once (the service checks on every request)."""
     ws = Workspace.open(workspace)
     try:
-        AccountStore(ws.root).revoke_key(key_id)
+        administration.revoke_key(ws, cli_principal(), key_id)
     except AccountError as error:
         _fail(str(error))
-    _admin_event(ws, "key.revoke", key_id)
     console.print(f"revoked {key_id}")
 
 

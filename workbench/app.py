@@ -33,6 +33,11 @@ def main() -> None:
         st.Page("views/sql.py", title="SQL", icon=":material/terminal:"),
         st.Page("views/runs.py", title="Runs", icon=":material/monitoring:"),
         st.Page("views/dashboards.py", title="Dashboards", icon=":material/dashboard:"),
+        *(
+            [st.Page("views/admin.py", title="Admin", icon=":material/admin_panel_settings:")]
+            if principal.can("admin")
+            else []
+        ),
     ]
 
     navigation = st.navigation(pages)
