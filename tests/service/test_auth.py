@@ -132,3 +132,16 @@ def test_serve_refuses_a_public_address_without_keys(tmp_path: Path):
     )
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without authentication" in " ".join(done.stderr.split())
+
+
+def test_keys_never_reach_the_logs(keyed, caplog):
+    client, _, keys = keyed
+    token = keys["reviewer"]["Authorization"][7:]
+    with caplog.at_level("DEBUG"):
+        _submit(client, keys["reviewer"])
+        client.get("/v1/jobs", headers=_bearer(token + "wrong"))
+        client.get("/v1/jobs", headers={"X-API-Key": token})
+    text = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert caplog.records and token not in text
+    secret = token.rsplit("_", 1)[-1]
+    assert secret not in text
