@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -48,6 +49,14 @@ SplitsOpt = Annotated[
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", "-j", min=1)]
 LimitOpt = Annotated[int | None, typer.Option(help="first N items only")]
+
+
+def _audit(ws: Workspace, action: str, target: str, **details: object) -> None:
+    """An audit event by whoever runs the CLI (the operating-system user, admin)."""
+    from pipelines.security import audit
+    from pipelines.security.principal import cli_principal
+
+    audit.record(ws, cli_principal(), action, target, details)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -115,6 +124,7 @@ def run(
             failed=summary.statuses["failed"],
         )
 
+    _audit(ws, "upload", "batch", inputs=len(paths), profile=config.name)
     with progress:
         summary = run_batch(
             paths,
@@ -238,6 +248,8 @@ def sql(
         _fail("--format must be table, csv or json")
     ws = Workspace.open(workspace)
     load_best_effort(ws)  # what just finished, and schema upgrades; never waits on a batch
+    digest = hashlib.sha256(statement.encode()).hexdigest()[:16]
+    _audit(ws, "sql", digest, chars=len(statement))  # a hash: the text may hold personal data
     try:
         result = run_user_sql(ws, statement)
     except SqlRefused as error:
@@ -293,6 +305,15 @@ def export(
     ws = Workspace.open(workspace)
     written = export_workspace(
         ws, out, output, document_ids=document or None, reviewed=reviewed, redact=redact
+    )
+    _audit(
+        ws,
+        "export",
+        ",".join(document or []) or "workspace",
+        format=output,
+        files=len(written),
+        reviewed=reviewed,
+        redacted=redact,
     )
     console.print(f"wrote {len(written)} file(s) to {out.resolve()}")
     if redact:
