@@ -13,6 +13,7 @@ import functools
 import io
 import logging
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 # Above this many decoded bytes an image that PIL cannot decode reduced (PNG, BMP, WebP, TIFF)
 # is refused instead of decoded: the bytes are held once, then reduced.
 MAX_FULL_DECODE_BYTES = 1 << 30
+_TILE_PIXELS = 1 << 24  # source pixels converted to RGB at once (64 MiB of RGBA)
 _PIL_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2}
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSE = {  # EXIF orientation -> the transpose that shows the image upright (as PIL does)
@@ -238,9 +240,11 @@ def _decode_picture(data: bytes, max_pixels: int) -> np.ndarray:
                 elif w * h * _PIL_BYTES_PER_PIXEL.get(im.mode, 4) > MAX_FULL_DECODE_BYTES:
                     raise IngestError(f"embedded picture too large to decode: {w} x {h} px")
                 im.load()
-                return np.asarray(_to_rgb_capped(im, max_pixels))
+                out = _to_rgb_capped(im, max_pixels)
+                im.close()  # free the full-size decode before the copy (see _render_image)
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise IngestError(f"corrupt embedded picture: {exc}") from exc
+    return np.asarray(out)
 
 
 # --- PDF ------------------------------------------------------------------------------------
@@ -285,7 +289,13 @@ def _load_page(doc: pdfium.PdfDocument, index: int) -> pdfium.PdfPage:
 
 
 def _pdf_page(doc: pdfium.PdfDocument, options: IngestOptions, index: int) -> SourcePage:
-    page = _load_page(doc, index)
+    try:
+        page = _load_page(doc, index)
+    except IngestError as error:
+        # The page tree counts a page pdfium cannot load (a /Count above its kids, a kid that
+        # is no page). Raising here, while the pipeline walks the pages, killed the worker;
+        # the page instead fails alone when rendered and the document ends `partial`.
+        return _unloadable_page(index, str(error))
     try:
         frame = page_frame(page)
         layer = extract_text_layer(page, index, options.text_layer)
@@ -309,11 +319,34 @@ def _pdf_page(doc: pdfium.PdfDocument, options: IngestOptions, index: int) -> So
     )
 
 
+def _unloadable_page(index: int, reason: str) -> SourcePage:
+    """A page whose size is unknown (0 x 0) and whose render says why it cannot be read."""
+    return SourcePage(
+        index=index,
+        width=0.0,
+        height=0.0,
+        unit="pt",
+        rotation=0,
+        render=functools.partial(_raise_ingest_error, reason),
+        text_lines=None,
+        text_layer_usable=False,
+        text_layer_note=reason,
+    )
+
+
+def _raise_ingest_error(reason: str) -> np.ndarray:
+    raise IngestError(reason)
+
+
 def capped_scale(width: float, height: float, scale: float, max_pixels: int) -> float:
     """`scale`, reduced so that the output stays within `max_pixels`."""
     pixels = width * height * scale * scale
     if pixels > max_pixels:
-        scale *= math.sqrt(max_pixels / pixels) * 0.999  # rounding must not overshoot the cap
+        scale *= math.sqrt(max_pixels / pixels) * 0.999
+        # The renderer rounds each side up to whole pixels: on a long thin page (612 x 77792 pt)
+        # one extra column is worth more than the 0.1 % margin, so check the rounded size.
+        while math.ceil(width * scale) * math.ceil(height * scale) > max_pixels:
+            scale *= 0.999
     return scale
 
 
@@ -360,11 +393,11 @@ def _open_pil(path: Path) -> Image.Image:
 def _open_image(path: Path, media_type: str, options: IngestOptions) -> OpenedDocument:
     sizes: list[tuple[int, int]] = []
     with _no_bomb_check(), _open_pil(path) as im:
-        frames = getattr(im, "n_frames", 1) if media_type == "image/tiff" else 1
+        frames = _frame_count(im) if media_type == "image/tiff" else 1
         for frame in range(frames):
             try:
                 im.seek(frame)
-            except (OSError, EOFError, ValueError) as exc:
+            except (OSError, EOFError, ValueError, TypeError, SyntaxError) as exc:
                 if not sizes:
                     raise IngestError(f"corrupt image: {exc}") from exc
                 log.warning("%s: frame %d unreadable (%s); keeping %d", path, frame, exc, frame)
@@ -380,7 +413,22 @@ def _open_image(path: Path, media_type: str, options: IngestOptions) -> OpenedDo
     return OpenedDocument(media_type, _PageSequence(len(sizes), build), len(sizes))
 
 
+def _frame_count(im: Image.Image) -> int:
+    try:
+        return int(getattr(im, "n_frames", 1))
+    except (OSError, EOFError, ValueError, TypeError, SyntaxError) as exc:
+        # Counting reads every IFD, and PIL raises TypeError for one without dimensions: keep
+        # the frames before the broken one (the caller seeks frame by frame until one fails).
+        log.warning("TIFF frames cannot all be counted (%s); reading up to the broken one", exc)
+        return sys.maxsize
+
+
 def _orientation(im: Image.Image) -> int:
+    if im.format == "PNG" and "exif" not in im.info:
+        # PIL's PNG getexif() decodes the whole image to look for an eXIf chunk after the
+        # pixels: a 74-byte file claiming 100000 x 100000 px allocated ~1 GB here, before any
+        # size check. Writers put eXIf before IDAT (PIL does), where open() has read it.
+        return 1
     try:
         value = im.getexif().get(_EXIF_ORIENTATION, 1)
     except Exception:  # broken EXIF blocks are common; they must not stop the page
@@ -407,6 +455,10 @@ def _render_image(path: Path, frame: int, max_pixels: int) -> np.ndarray:
             out = _to_rgb_capped(im, max_pixels)
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise IngestError(f"corrupt image (frame {frame + 1}): {exc}") from exc
+        finally:
+            # `with` only closes the file: the decoded pixels (up to 1 GiB) stayed alive
+            # through the transpose and copy below, and ran a 1.5 GB process out of memory.
+            im.close()
     if orientation in _TRANSPOSE:
         out = out.transpose(_TRANSPOSE[orientation])
     return np.asarray(out)
@@ -415,17 +467,20 @@ def _render_image(path: Path, frame: int, max_pixels: int) -> np.ndarray:
 def _to_rgb_capped(im: Image.Image, max_pixels: int) -> Image.Image:
     """Any PIL mode -> RGB, reduced by an integer factor until within max_pixels.
 
-    Converted in horizontal bands, so a huge 1-bit scan is never held as full-size RGB."""
+    Converted in tiles, so a huge 1-bit scan is never held as full-size RGB."""
     w, h = im.size
     factor = max(1, math.ceil(math.sqrt(w * h / max_pixels)))
     scale16 = _high_bit_depth_scale(im)
     out = Image.new("RGB", (math.ceil(w / factor), math.ceil(h / factor)), "white")
-    band = factor * max(1, 4096 // factor)
-    for y in range(0, h, band):
-        part = _to_rgb(im.crop((0, y, w, min(h, y + band))), scale16)
-        if factor > 1:
-            part = part.reduce(factor)
-        out.paste(part, (0, y // factor))
+    # Square tiles of about _TILE_PIXELS source pixels, a whole number of factors wide: full
+    # width bands held 400 MB of RGB at once for a 16-million-pixel-wide image.
+    tile = factor * max(1, math.isqrt(_TILE_PIXELS) // factor)
+    for y in range(0, h, tile):
+        for x in range(0, w, tile):
+            part = _to_rgb(im.crop((x, y, min(w, x + tile), min(h, y + tile))), scale16)
+            if factor > 1:
+                part = part.reduce(factor)
+            out.paste(part, (x // factor, y // factor))
     return out
 
 

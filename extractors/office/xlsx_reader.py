@@ -25,6 +25,11 @@ Grid = tuple[int, int]  # (row, col), 1-based as in the sheet
 
 
 def read_xlsx(source: str | BinaryIO) -> list[NativePage]:
+    if isinstance(source, str):
+        # openpyxl refuses a path whose extension is not .xlsx/.xlsm/.xltx/.xltm ("does not
+        # support .bin file format"), though the package says what it is: give it the bytes.
+        with open(source, "rb") as stream:
+            return read_xlsx(stream)
     # data_only: the values Excel computed and saved, which is what a reader sees
     book = openpyxl.load_workbook(source, data_only=True)
     try:
