@@ -9,10 +9,11 @@ fraction of a second and about 1 MB, and nothing big is committed.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.unit.test_office import make_docx, make_pptx, make_xlsx
 from tests.unit.test_text_layer import PdfPageSpec, make_pdf, text
 
 MIB = 1 << 20
+Checksum = Callable[..., int]  # zlib.crc32 / zlib.adler32: (data[, running value]) -> value
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -131,15 +133,17 @@ def _deflate(data: bytes, final: bool = True) -> bytes:
     )
 
 
-def _repeated(head: bytes, block: bytes, count: int, tail: bytes) -> tuple[bytes, int, int]:
-    """Deflate stream, CRC-32 and length of head + block * count + tail, without ever holding
-    the inflated data."""
-    crc = zlib.crc32(head)
+def _repeated(
+    head: bytes, block: bytes, count: int, tail: bytes, checksum: Checksum = zlib.crc32
+) -> tuple[bytes, int, int]:
+    """Deflate stream, checksum (CRC-32 for zip, Adler-32 for zlib streams) and length of
+    head + block * count + tail, without ever holding the inflated data."""
+    value = checksum(head)
     for _ in range(count):
-        crc = zlib.crc32(block, crc)
-    crc = zlib.crc32(tail, crc)
+        value = checksum(block, value)
+    value = checksum(tail, value)
     stream = _deflate(head, False) + _deflate(block, False) * count + _deflate(tail)
-    return stream, crc, len(head) + len(block) * count + len(tail)
+    return stream, value, len(head) + len(block) * count + len(tail)
 
 
 def _write_zip(members: list[_Member]) -> bytes:
@@ -169,7 +173,9 @@ def zip_bomb(package: bytes, part: str, inflated_mib: int) -> bytes:
     members = []
     for name, data in zip_parts(package):
         if name == part:
-            cut = data.index(b">", data.index(b"?>") + 2) + 1  # after the root element's start
+            root = re.search(rb"<[A-Za-z]", data)  # the root element (after any <?xml ?>)
+            assert root is not None, f"{name} is no XML part"
+            cut = data.index(b">", root.start()) + 1
             stream, crc, size = _repeated(data[:cut], b" " * MIB, inflated_mib, data[cut:])
             members.append(_Member(name, stream, crc, size))
         else:
@@ -197,11 +203,7 @@ def png_bomb(width: int, height: int, grey: bool = True) -> bytes:
     row = b"\0" * (1 + width * (1 if grey else 3))  # filter byte + pixels
     rows_per_block = max(1, MIB // len(row))
     blocks, rest = divmod(height, rows_per_block)
-    stream, _, _ = _repeated(b"", row * rows_per_block, blocks, row * rest)
-    adler = 1
-    for _ in range(blocks):
-        adler = zlib.adler32(row * rows_per_block, adler)
-    adler = zlib.adler32(row * rest, adler)
+    stream, adler, _ = _repeated(b"", row * rows_per_block, blocks, row * rest, zlib.adler32)
     idat = b"\x78\xda" + stream + struct.pack(">I", adler)
     header = struct.pack(">IIBBBBB", width, height, 8, 0 if grey else 2, 0, 0, 0)
     return (
