@@ -158,7 +158,9 @@ def test_readers_see_the_old_or_the_new_file(ws: Workspace, tmp_path: Path) -> N
     seen = json.loads(reader.communicate(timeout=60)[0])
     assert all(isinstance(n, int) for n in seen), [n for n in seen if not isinstance(n, int)]
     assert seen == sorted(seen, reverse=True)  # only ever fewer words, never a broken file
-    assert seen[-1] == (N_DOCS - 5) * 4 and len(set(seen)) > 3
+    # How many of the five states the reader caught depends on the scheduler (a loaded machine
+    # may show it only the last); what must hold is above: never an error, never more words.
+    assert seen[-1] == (N_DOCS - 5) * 4
 
 
 def test_find_subject_normalises_and_looks_everywhere(ws: Workspace) -> None:
