@@ -242,8 +242,10 @@ def _decode_picture(data: bytes, max_pixels: int) -> np.ndarray:
                 im.load()
                 out = _to_rgb_capped(im, max_pixels)
                 im.close()  # free the full-size decode before the copy (see _render_image)
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise IngestError(f"corrupt embedded picture: {exc}") from exc
+        except _PASS_THROUGH:
+            raise
+        except Exception as exc:  # see _PIL_FAILURES
+            raise IngestError(f"corrupt embedded picture: {_detail(exc)}") from exc
     return np.asarray(out)
 
 
@@ -383,11 +385,28 @@ def _no_bomb_check() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = saved
 
 
+# _PIL_FAILURES: PIL reports a damaged file with whatever its parser tripped on: OSError and
+# SyntaxError, but also (found by tests/fuzz) TypeError for a TIFF frame without dimensions,
+# KeyError for an unknown TIFF compression, IndexError, struct.error... Any exception from PIL
+# therefore means "cannot read this file", except our own refusals and running out of memory.
+_PASS_THROUGH = (IngestError, MemoryError)
+
+
+def _detail(exc: Exception) -> str:
+    """The reason in PIL's words; the class too where the message alone says nothing
+    (KeyError: 261)."""
+    if isinstance(exc, OSError | SyntaxError | ValueError | EOFError) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _open_pil(path: Path) -> Image.Image:
     try:
         return Image.open(path)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise IngestError(f"corrupt image: {exc}") from exc
+    except _PASS_THROUGH:
+        raise
+    except Exception as exc:  # see _PIL_FAILURES
+        raise IngestError(f"corrupt image: {_detail(exc)}") from exc
 
 
 def _open_image(path: Path, media_type: str, options: IngestOptions) -> OpenedDocument:
@@ -397,9 +416,11 @@ def _open_image(path: Path, media_type: str, options: IngestOptions) -> OpenedDo
         for frame in range(frames):
             try:
                 im.seek(frame)
-            except (OSError, EOFError, ValueError, TypeError, SyntaxError) as exc:
+            except _PASS_THROUGH:
+                raise
+            except Exception as exc:  # see _PIL_FAILURES
                 if not sizes:
-                    raise IngestError(f"corrupt image: {exc}") from exc
+                    raise IngestError(f"corrupt image: {_detail(exc)}") from exc
                 log.warning("%s: frame %d unreadable (%s); keeping %d", path, frame, exc, frame)
                 break
             w, h = im.size
@@ -416,9 +437,11 @@ def _open_image(path: Path, media_type: str, options: IngestOptions) -> OpenedDo
 def _frame_count(im: Image.Image) -> int:
     try:
         return int(getattr(im, "n_frames", 1))
-    except (OSError, EOFError, ValueError, TypeError, SyntaxError) as exc:
-        # Counting reads every IFD, and PIL raises TypeError for one without dimensions: keep
-        # the frames before the broken one (the caller seeks frame by frame until one fails).
+    except _PASS_THROUGH:
+        raise
+    except Exception as exc:  # see _PIL_FAILURES
+        # Counting reads every IFD, and a broken one must not lose the frames before it: the
+        # caller seeks frame by frame until one fails.
         log.warning("TIFF frames cannot all be counted (%s); reading up to the broken one", exc)
         return sys.maxsize
 
@@ -453,8 +476,10 @@ def _render_image(path: Path, frame: int, max_pixels: int) -> np.ndarray:
                 )
             im.load()
             out = _to_rgb_capped(im, max_pixels)
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise IngestError(f"corrupt image (frame {frame + 1}): {exc}") from exc
+        except _PASS_THROUGH:
+            raise
+        except Exception as exc:  # see _PIL_FAILURES
+            raise IngestError(f"corrupt image (frame {frame + 1}): {_detail(exc)}") from exc
         finally:
             # `with` only closes the file: the decoded pixels (up to 1 GiB) stayed alive
             # through the transpose and copy below, and ran a 1.5 GB process out of memory.

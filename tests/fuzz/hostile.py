@@ -107,6 +107,35 @@ def _jpeg_claiming(width: int, height: int) -> Callable[[Path], bytes]:
     return build
 
 
+def _tiff_second_frame(tag: int, value: int | None = None, new_tag: int | None = None) -> bytes:
+    """The two-frame seed TIFF with one entry of its second IFD changed: its value, or its tag
+    number (so the entry no longer says what it said)."""
+    data = bytearray(seeds.tiff_seed())
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from(
+        "<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0]
+    )[0]
+    for entry in range(struct.unpack_from("<H", data, second)[0]):
+        at = second + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == tag:
+            if value is not None:
+                struct.pack_into("<H", data, at + 8, value)
+            if new_tag is not None:
+                struct.pack_into("<H", data, at, new_tag)
+    return bytes(data)
+
+
+def _png_palette(width: int, height: int) -> Callable[[Path], bytes]:
+    """The seed PNG (palette, 1 byte a pixel) with a header claiming width x height."""
+
+    def build(_: Path) -> bytes:
+        chunks = seeds.png_split(seeds.png_seed())
+        chunks[0] = (b"IHDR", struct.pack(">II", width, height) + chunks[0][1][8:])
+        return seeds.png_join(chunks)
+
+    return build
+
+
 _LETTER = (612.0, 792.0, "pt")
 CASES: tuple[Case, ...] = (
     Case("zip-bomb.docx", _zip_bomb("docx", "word/document.xml"),
@@ -134,6 +163,14 @@ CASES: tuple[Case, ...] = (
     # libjpeg pads the missing scan data; decoded at 1/8 (270 MB), reduced to the cap.
     Case("claims-65000x65000.jpg", _jpeg_claiming(65_000, 65_000),
          pages=1, size=(65_000, 65_000, "px"), max_rss_mib=600),
+    # 1.05 GB decoded (just under the 1 GiB cap): freed before the copy, converted in tiles.
+    Case("tall-96x10900000-palette.png", _png_palette(96, 10_900_000),
+         pages=1, size=(96, 10_900_000, "px"), max_rss_mib=600, in_batch=False),
+    # A broken later frame (found by the fuzzer): the frames before it are kept.
+    Case("tiff-frame-2-unknown-compression.tif", lambda _: _tiff_second_frame(259, value=261),
+         pages=1, size=(64, 32, "px")),  # PIL raised KeyError: 261
+    Case("tiff-frame-2-without-width.tif", lambda _: _tiff_second_frame(256, new_tag=0x7FFF),
+         pages=1, size=(64, 32, "px")),  # PIL raised TypeError: Missing dimensions
     Case("page-14400x14400pt.pdf", _pdf(PdfPageSpec(text(72, 700, "Big"), (0, 0, 14400, 14400))),
          pages=1, size=(14_400, 14_400, "pt")),
     Case("page-612x77792pt.pdf", _pdf(PdfPageSpec(text(72, 700, "Tall"), (0, 0, 612, 77792))),
