@@ -84,9 +84,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     root = tmp_path_factory.mktemp("api")
     (root / "secret.txt").write_text("outside the workspace")  # a neighbour to keep intact
     workspace = root / "ws"
-    values = {"workspace": workspace, "profile": "default", "convert_wait_s": 0.2,
-              "max_upload_bytes": UPLOAD_LIMIT}  # fmt: skip
-    app = create_app(ServiceSettings(**values), redis=fakeredis.FakeRedis(), run_loop=False)
+    settings = ServiceSettings.model_validate(
+        {"workspace": workspace, "profile": "default", "convert_wait_s": 0.2,
+         "max_upload_bytes": UPLOAD_LIMIT}
+    )  # fmt: skip
+    app = create_app(settings, redis=fakeredis.FakeRedis(), run_loop=False)
     with TestClient(app) as client:  # app errors raise here: a real client would get a 500
         ids = []
         for n in range(2):
@@ -157,8 +159,8 @@ def requests(draw: st.DrawFn, method: str, path: str, spec: dict[str, Any],
     url, params = path, {}
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "path":
-            value = draw(st.sampled_from(service.job_ids) | hostile_text)
-            escaped = quote(value, safe="") if draw(st.booleans()) else quote(value, safe="/")
+            job_id = draw(st.sampled_from(service.job_ids) | hostile_text)
+            escaped = quote(job_id, safe="") if draw(st.booleans()) else quote(job_id, safe="/")
             url = url.replace("{" + parameter["name"] + "}", escaped or "x")
         elif (value := draw(values_for(parameter["schema"]))) is not None:
             params[parameter["name"]] = value
