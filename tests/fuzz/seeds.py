@@ -9,6 +9,7 @@ fraction of a second and about 1 MB, and nothing big is committed.
 from __future__ import annotations
 
 import io
+import json
 import re
 import struct
 import zipfile
@@ -85,6 +86,35 @@ def tiff_seed() -> bytes:
     frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:],
                    compression="tiff_lzw")  # fmt: skip
     return buffer.getvalue()
+
+
+# Real broken and unusual files (CCITT, JBIG2, Type 3 fonts, malformed xrefs, multi-page
+# TIFFs...), when the shared datasets are next to the checkout; see its README.
+ROBUSTNESS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "robustness" / "dev"
+_SLOW_TO_MUTATE = frozenset({"ocr_hugemono", "ocr_enormous"})  # 1.2 Gpx / 35 Mpx per try
+
+
+def robustness_items() -> list[dict[str, object]]:
+    """The robustness set's items with their expectations (empty when it is absent)."""
+    index = ROBUSTNESS / "index.jsonl"
+    if not index.exists():
+        return []
+    items = []
+    for line in index.read_text().splitlines():
+        item = json.loads(line)
+        item["expected"] = json.loads((ROBUSTNESS / item["gt"]["expected"]).read_text())["expected"]
+        items.append(item)
+    return items
+
+
+def robustness_seeds(max_bytes: int = 150_000) -> tuple[bytes, ...]:
+    """Small real files of the robustness set, as mutation seeds."""
+    found = []
+    for item in robustness_items():
+        path = ROBUSTNESS / str(item["doc"])
+        if item["id"] not in _SLOW_TO_MUTATE and 0 < path.stat().st_size <= max_bytes:
+            found.append(path.read_bytes())
+    return tuple(found)
 
 
 def office_seed(kind: str, folder: Path) -> bytes:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.fuzz import seeds
 from tests.fuzz.contract import MAX_PIXELS, assert_ingest_contract, assert_pipeline_contract
 from tests.fuzz.hostile import CASES, Case
 from tests.fuzz.isolated import Sandbox
@@ -64,3 +66,20 @@ def test_hostile_file_ends_as_the_case_says(
             assert re.search(case.refused, document.errors[0][2])
     strays = {p.name for p in hostile_folder.iterdir()} - {"seeds", *(c.name for c in CASES)}
     assert not strays, f"written next to the inputs: {strays}"
+
+
+@pytest.mark.skipif(not seeds.robustness_items(), reason="shared robustness set not present")
+@pytest.mark.parametrize("item", seeds.robustness_items(), ids=lambda item: str(item["id"]))
+def test_real_world_problem_files_end_as_their_ground_truth_says(
+    item: dict[str, Any], sandbox: Sandbox
+) -> None:
+    expected = item["expected"]
+    outcome = sandbox.run(seeds.ROBUSTNESS / item["doc"])
+    assert_ingest_contract(outcome, item["id"])
+    assert outcome.peak_rss_mib <= 600  # ocr_hugemono decodes to 1.2 gigapixels uncapped
+    if expected.get("opens") is False or "password" in expected:
+        assert outcome.kind == "raised"
+        if "password" in expected:
+            assert "password is required" in outcome.error
+    else:
+        assert outcome.kind == "opened" and outcome.page_count == expected["n_pages"]

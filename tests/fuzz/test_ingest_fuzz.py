@@ -79,6 +79,19 @@ def test_damaged_pdfs_open_or_fail_with_a_reason(
     _check(sandbox, inputs, sample)
 
 
+@pytest.mark.skipif(not seeds.robustness_seeds(), reason="shared robustness set not present")
+def test_damaged_real_world_files_open_or_fail_with_a_reason(
+    sandbox: Sandbox, inputs: Path
+) -> None:
+    @settings(FUZZ, max_examples=examples(100))
+    @given(sample=st.sampled_from(seeds.robustness_seeds()).flatmap(
+        lambda seed: mutated(seed, PDF_TOKENS + TIFF_TOKENS)).map(Sample))  # fmt: skip
+    def run(sample: Sample) -> None:
+        _check(sandbox, inputs, sample)
+
+    run()
+
+
 @settings(FUZZ, max_examples=examples(100))
 @given(sample=damaged_png(seeds.png_seed()).map(Sample))
 def test_damaged_pngs_open_or_fail_with_a_reason(
