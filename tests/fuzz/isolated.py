@@ -35,7 +35,8 @@ PIPELINE_MEMORY_MIB = 2048
 # left the address space full.
 RECYCLE_MIB = 300
 DEFAULT_TIMEOUT_S = 30.0
-Mode = Literal["ingest", "pipeline"]
+# "abort" and "hang" misbehave on purpose: the harness's own test that it notices both.
+Mode = Literal["ingest", "pipeline", "abort", "hang"]
 
 
 @dataclass
@@ -148,6 +149,7 @@ def _qualified(error: BaseException) -> str:
 def _serve(conn: Connection, memory_mib: int, cwd: str, pipeline: bool) -> None:
     limit = memory_mib * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crashing parser leaves no core file
     os.chdir(cwd)  # a parser writing relative paths would write here (the tests check it)
     if pipeline:
         _fuzz_pipeline()  # before "ready": its runtimes are part of the baseline
@@ -158,6 +160,10 @@ def _serve(conn: Connection, memory_mib: int, cwd: str, pipeline: bool) -> None:
         _reset_peak_rss()
         started = time.perf_counter()
         try:
+            if mode == "abort":
+                os.abort()  # as a segfaulting parser would end
+            elif mode == "hang":
+                time.sleep(3600)
             outcome = _ingest(path, max_pages) if mode == "ingest" else _pipeline(path)
         except BaseException as error:
             outcome = Outcome("raised", _qualified(error), str(error), traceback.format_exc())

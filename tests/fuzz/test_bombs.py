@@ -83,3 +83,18 @@ def test_real_world_problem_files_end_as_their_ground_truth_says(
             assert "password is required" in outcome.error
     else:
         assert outcome.kind == "opened" and outcome.page_count == expected["n_pages"]
+
+
+def test_the_sandbox_notices_a_crash_and_a_hang_and_goes_on(fuzz_root: Path) -> None:
+    folder = fuzz_root / "selftest"
+    folder.mkdir()
+    child = Sandbox(folder)
+    try:
+        crashed = child.run(folder, mode="abort")
+        assert crashed.kind == "crashed" and "-6" in crashed.error  # SIGABRT
+        assert child.run(folder, mode="hang", timeout_s=1).kind == "hung"
+        (folder / "empty.pdf").write_bytes(b"")
+        assert child.run(folder / "empty.pdf").kind == "raised"  # a fresh child took over
+        assert child.starts == 3
+    finally:
+        child.close()

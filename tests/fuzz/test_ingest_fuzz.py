@@ -70,7 +70,7 @@ def _check(sandbox: Sandbox, inputs: Path, sample: Sample, mode: Mode = "ingest"
         raise AssertionError(f"{error}\n(the input is kept as {kept})") from None
 
 
-@settings(FUZZ, max_examples=examples(150))
+@settings(FUZZ, max_examples=examples(300))
 @given(sample=st.sampled_from((seeds.pdf_seed, seeds.fpdf_seed)).flatmap(
     lambda seed: mutated(seed(), PDF_TOKENS)).map(Sample))  # fmt: skip
 def test_damaged_pdfs_open_or_fail_with_a_reason(
@@ -92,7 +92,7 @@ def test_damaged_real_world_files_open_or_fail_with_a_reason(
     run()
 
 
-@settings(FUZZ, max_examples=examples(100))
+@settings(FUZZ, max_examples=examples(200))
 @given(sample=damaged_png(seeds.png_seed()).map(Sample))
 def test_damaged_pngs_open_or_fail_with_a_reason(
     sandbox: Sandbox, inputs: Path, sample: Sample
@@ -112,7 +112,7 @@ def test_damaged_jpegs_and_tiffs_open_or_fail_with_a_reason(
     tokens: tuple[bytes, ...],
     ops: tuple[str, ...],
 ) -> None:
-    @settings(FUZZ, max_examples=examples(80))
+    @settings(FUZZ, max_examples=examples(150))
     @given(sample=mutated(seed(), tokens, ops=ops).map(Sample))
     def run(sample: Sample) -> None:
         _check(sandbox, inputs, sample)
@@ -124,7 +124,7 @@ def test_damaged_jpegs_and_tiffs_open_or_fail_with_a_reason(
 def test_damaged_office_files_open_or_fail_with_a_reason(
     sandbox: Sandbox, inputs: Path, office_seeds: dict[str, bytes], kind: str
 ) -> None:
-    @settings(FUZZ, max_examples=examples(40))
+    @settings(FUZZ, max_examples=examples(80))
     @given(sample=damaged_package(office_seeds[kind]).map(Sample))
     def run(sample: Sample) -> None:
         _check(sandbox, inputs, sample)
@@ -132,7 +132,7 @@ def test_damaged_office_files_open_or_fail_with_a_reason(
     run()
 
 
-@settings(FUZZ, max_examples=examples(40))
+@settings(FUZZ, max_examples=examples(80))
 @given(
     sample=st.sampled_from(
         (seeds.pdf_seed, seeds.fpdf_seed, seeds.png_seed, seeds.jpeg_seed, seeds.tiff_seed)
