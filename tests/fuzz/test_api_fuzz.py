@@ -11,6 +11,7 @@ Bugs in service/ found this way are pinned as strict xfail tests at the end of t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -48,6 +49,8 @@ OPERATIONS = (
 # 5xx the API answers by design, with a body that says why.
 DESIGNED_5XX = {("/readyz", 503), ("/v1/convert", 504)}
 UPLOAD_LIMIT = 2 << 20
+# What the app raises (a 500 to a real client) for the bugs pinned as xfail tests below.
+KNOWN_BUGS = ("embedded null byte", "Out of range float values are not JSON compliant")
 HOSTILE_STRINGS = (
     "../../etc/passwd", "..\\..\\windows\\win.ini", "/abs/path.pdf", "/etc/shadow", "~/.ssh/id_rsa",
     "a\x00b.pdf", "x.pdf\x00", "x" * 10_000 + ".pdf", "\u202egnp.exe.pdf", "..", ".", "",
@@ -177,11 +180,12 @@ def requests(draw: st.DrawFn, method: str, path: str, spec: dict[str, Any],
         document = st.fixed_dictionaries(
             {"path": hostile_text | json_values}, optional={"profile": hostile_text | json_values}
         )
-        call["json"] = draw(document | json_values)
+        # Encoded here: NaN and Infinity go out as Python writes them (httpx refuses them).
+        payload = json.dumps(draw(document | json_values)).encode()
         if draw(st.integers(0, 9)) == 0:  # not JSON at all
-            call.pop("json")
-            call["content"] = draw(st.binary(max_size=40))
-            call["headers"] = {"content-type": "application/json"}
+            payload = draw(st.binary(max_size=40))
+        call["content"] = payload
+        call["headers"] = {"content-type": "application/json"}
     return call
 
 
@@ -232,9 +236,9 @@ def test_generated_requests_get_a_clean_answer(
         try:
             response = service.client.request(**call)
         except ValueError as error:  # raised inside the app: a 500 for a real client
-            if "embedded null byte" not in str(error):
+            if not any(symptom in str(error) for symptom in KNOWN_BUGS):
                 raise
-            assume(False)  # a NUL byte reaching an OS call: pinned by the xfail tests below
+            assume(False)  # pinned by an xfail test below; look for other bugs
         assert_answer(path, response)
         assert_nothing_touched(service, before)
 
@@ -296,3 +300,19 @@ def test_the_same_bytes_are_stored_once_whatever_their_names(service: Service) -
     digest = hashlib.sha256(good).hexdigest()
     copies = [p for p in (service.workspace / "files").iterdir() if p.name.startswith(digest)]
     assert len(copies) == 1, [p.name for p in copies]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="FastAPI's 422 for an invalid JSON body echoes the input; NaN/Infinity (which the JSON"
+    " parser accepts) cannot be encoded back (allow_nan=False): ValueError, 500. Needs a"
+    " RequestValidationError handler that drops or stringifies non-finite inputs",
+)
+def test_a_non_finite_number_in_a_json_body_gets_a_422(service: Service) -> None:
+    response = service.client.post(
+        "/v1/jobs/from-path",
+        content=b'{"path": Infinity}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422 and response.json()["detail"]
