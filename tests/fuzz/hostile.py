@@ -53,7 +53,7 @@ def _zip_bomb(kind: str, part: str) -> Callable[[Path], bytes]:
 
 
 def _many_parts(folder: Path) -> bytes:
-    extra = [(f"customXml/item{i}.xml", b"<a/>") for i in range(MAX_PARTS + 1)]
+    extra = [(f"customXml/extra{i}.xml", b"<a/>") for i in range(MAX_PARTS + 1)]
     return seeds.rezip(seeds.zip_parts(seeds.office_seed("docx", folder)) + extra)
 
 
