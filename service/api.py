@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 from redis import Redis
 from rq import Worker
 from rq.command import send_stop_job_command
@@ -45,7 +46,7 @@ from pipelines.export import document_markdown, export_workspace
 from pipelines.security.principal import Principal
 from pipelines.store.database import load_result, result_status
 from pipelines.store.reviewed import reviewed_document
-from pipelines.store.workspace import Workspace
+from pipelines.store.workspace import Workspace, safe_suffix
 from service import jobs, logs, stats
 from service.auth import Exporter, ServiceAuth, Uploader, Viewer, owner_id
 from service.control import QueueLoop, queue_depths
@@ -67,8 +68,15 @@ class LimitExceeded(Exception):
 
 
 class PathJob(BaseModel):
-    path: str
-    profile: str | None = None
+    path: str = Field(max_length=4096)
+    profile: str | None = Field(None, max_length=200)
+
+    @field_validator("path")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:  # no file system takes one; Path.resolve() would raise
+            raise ValueError("a path cannot contain a NUL byte")
+        return value
 
 
 def create_app(
@@ -140,6 +148,16 @@ def create_app(
                 },
             )
             logs.request_id.reset(token)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        """FastAPI's own 422 echoes the offending input, which may not even encode (NaN in a
+        JSON body) and may be a document's contents; answer with where and why only."""
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(LimitExceeded)
     async def limit_exceeded(_: Request, error: LimitExceeded) -> JSONResponse:
@@ -437,7 +455,7 @@ def _received(request: Request, upload: UploadFile, settings: ServiceSettings) -
         raise _too_big(settings)
     folder = settings.workspace / "service" / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.filename or "").suffix.lower()[:16]
+    suffix = safe_suffix(Path(safe_filename(upload.filename)).suffix)
     with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix) as handle:
         size = 0
         upload.file.seek(0)

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -72,10 +73,16 @@ class Workspace:
         return self.root / "files"
 
     def stored_file(self, sha256: str, suffix: str) -> Path:
-        return self.files_dir / f"{sha256}{suffix.lower()}"
+        return self.files_dir / f"{sha256}{safe_suffix(suffix)}"
 
     def keep_copy(self, source: Path, sha256: str) -> Path:
-        """Keep the input in the workspace so review and retries work after the original moves."""
+        """Keep the input in the workspace so review and retries work after the original moves.
+        One copy per content: the same bytes under another name reuse the first copy (ingest
+        reads the type from the bytes, the suffix is only a hint for people)."""
+        existing = sorted(self.files_dir.glob(f"{sha256}*"))
+        existing = [p for p in existing if p.name == sha256 or p.name[len(sha256)] == "."]
+        if existing:
+            return existing[0]
         target = self.stored_file(sha256, source.suffix)
         if not target.exists():
             # Streamed copy, then rename: big inputs never sit in memory, a kill leaves no stub.
@@ -104,6 +111,16 @@ class Workspace:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+def safe_suffix(suffix: str) -> str:
+    """A file suffix fit for a name in the workspace: `.pdf`, `.tiff`; anything else (control
+    characters, NUL, path separators, long runs) becomes no suffix."""
+    lowered = suffix.lower()
+    return lowered if _SUFFIX.match(lowered) else ""
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:

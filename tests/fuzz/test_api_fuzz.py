@@ -5,7 +5,7 @@ hand-built multipart uploads (hostile file names: traversal, absolute paths, NUL
 PDFs). The contract: no 5xx but the designed ones, every 4xx says why in `detail`, and nothing
 appears outside the workspace (nor stays in its upload folder).
 
-Bugs in service/ found this way are pinned as strict xfail tests at the end of this module.
+Bugs in service/ found this way are regression tests at the end of this module.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import fakeredis
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.api import create_app
@@ -49,8 +49,6 @@ OPERATIONS = (
 # 5xx the API answers by design, with a body that says why.
 DESIGNED_5XX = {("/readyz", 503), ("/v1/convert", 504)}
 UPLOAD_LIMIT = 2 << 20
-# What the app raises (a 500 to a real client) for the bugs pinned as xfail tests below.
-KNOWN_BUGS = ("embedded null byte", "Out of range float values are not JSON compliant")
 HOSTILE_STRINGS = (
     "../../etc/passwd", "..\\..\\windows\\win.ini", "/abs/path.pdf", "/etc/shadow", "~/.ssh/id_rsa",
     "a\x00b.pdf", "x.pdf\x00", "x" * 10_000 + ".pdf", "\u202egnp.exe.pdf", "..", ".", "",
@@ -233,19 +231,14 @@ def test_generated_requests_get_a_clean_answer(
     @settings(FUZZ, max_examples=examples(5 if plain else 60))
     @given(call=requests(method, path, spec, service, contents))
     def run(call: dict[str, Any]) -> None:
-        try:
-            response = service.client.request(**call)
-        except ValueError as error:  # raised inside the app: a 500 for a real client
-            if not any(symptom in str(error) for symptom in KNOWN_BUGS):
-                raise
-            assume(False)  # pinned by an xfail test below; look for other bugs
+        response = service.client.request(**call)  # an error raised in the app fails here
         assert_answer(path, response)
         assert_nothing_touched(service, before)
 
     run()
 
 
-# --- bugs found in service/ (strict xfail: they fail the run once fixed, to be unpinned) ----
+# --- bugs the fuzzing found in service/, fixed: each stays as a regression test -------------
 
 
 def _upload(client: TestClient, filename: bytes, content: bytes) -> httpx.Response:
@@ -253,34 +246,17 @@ def _upload(client: TestClient, filename: bytes, content: bytes) -> httpx.Respon
     return client.post("/v1/jobs", content=body, headers={"content-type": kind})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="service/api.py _received: the upload name's suffix goes to NamedTemporaryFile(suffix=)"
-    " unchecked; a NUL byte in it raises ValueError (500)",
-)
 def test_a_nul_byte_in_an_upload_name_suffix_is_refused(service: Service) -> None:
     good = make_pdf([PdfPageSpec(text(72, 700, "NUL in the name"))])
     response = _upload(service.client, b"invoice.pdf\x00", good)
     assert response.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="service/api.py submit_path: Path(body.path).resolve() runs before any check; a NUL"
-    " byte in the path raises ValueError (500), even with server-side paths off",
-)
 def test_a_nul_byte_in_a_server_side_path_is_refused(service: Service) -> None:
     response = service.client.post("/v1/jobs/from-path", json={"path": "/tmp/a\x00.pdf"})
     assert 400 <= response.status_code < 500 and response.json()["detail"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/api.py _received passes the client's suffix (control characters included) to"
-    " the temp file, and Workspace.keep_copy names the stored copy <sha256><suffix> from it",
-)
 def test_stored_copies_take_no_control_characters_from_the_upload_name(service: Service) -> None:
     good = make_pdf([PdfPageSpec(text(72, 700, "Control characters"))])
     assert _upload(service.client, b"scan.\x01\x1b[31m", good).status_code == 202
@@ -288,11 +264,6 @@ def test_stored_copies_take_no_control_characters_from_the_upload_name(service: 
     assert all(name.isprintable() for name in names), names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Workspace.keep_copy keys the stored copy by sha256 *and* the upload's suffix: the same"
-    " bytes uploaded under n suffixes are stored n times (disk use grows with names, not data)",
-)
 def test_the_same_bytes_are_stored_once_whatever_their_names(service: Service) -> None:
     good = make_pdf([PdfPageSpec(text(72, 700, "Stored once"))])
     for name in (b"a.pdf", b"a.PDF.x", b"b.pdf1", b"c.p", b"d.q"):
@@ -302,13 +273,6 @@ def test_the_same_bytes_are_stored_once_whatever_their_names(service: Service) -
     assert len(copies) == 1, [p.name for p in copies]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="FastAPI's 422 for an invalid JSON body echoes the input; NaN/Infinity (which the JSON"
-    " parser accepts) cannot be encoded back (allow_nan=False): ValueError, 500. Needs a"
-    " RequestValidationError handler that drops or stringifies non-finite inputs",
-)
 def test_a_non_finite_number_in_a_json_body_gets_a_422(service: Service) -> None:
     response = service.client.post(
         "/v1/jobs/from-path",
