@@ -185,13 +185,25 @@ class Pipeline:
                 continue
             assert flight.opened is not None
             start = flight.next_page
-            with _timed(flight.timings, "ingest"):  # text layers are read when a page is touched
-                sources = list(flight.opened.pages[start : start + take])
+            taken.append(flight)
+            try:
+                with _timed(flight.timings, "ingest"):  # text layers are read when touched
+                    sources = list(flight.opened.pages[start : start + take])
+            except MemoryError:
+                raise
+            except Exception as error:  # a damaged page tree: this document stops, alone
+                _ingest_error(flight, start, error)
+                flight.next_page = flight.page_count
+                continue
             flight.next_page += take
             room -= take
-            taken.append(flight)
             for source in sources:
-                slots += self._page_slots(flight, source, natives)
+                try:
+                    slots += self._page_slots(flight, source, natives)
+                except MemoryError:
+                    raise
+                except Exception as error:  # one unreadable page fails alone
+                    _ingest_error(flight, source.index, error)
         self._run_page_stages(slots)
         for page, native, pictures, _ in natives:
             # Every picture keeps its place (apply pairs them with the page's images in order);
@@ -328,6 +340,10 @@ def _record_page_failure(stage: str, slot: _Slot, error: Exception) -> None:
     slot.flight.document.errors.append(
         ErrorRecord(stage=stage, page=ctx.page.index, message=_message(error))
     )
+
+
+def _ingest_error(flight: _InFlight, page: int, error: Exception) -> None:
+    flight.document.errors.append(ErrorRecord(stage="ingest", page=page, message=_message(error)))
 
 
 def _message(error: BaseException) -> str:
