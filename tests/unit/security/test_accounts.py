@@ -104,3 +104,24 @@ def test_bind_policy():
     assert auth_mode("0.0.0.0", True, "users", "folio users add") == "accounts"
     with pytest.raises(InsecureBind, match="folio users add"):
         auth_mode("0.0.0.0", False, "users", "folio users add")
+
+
+def test_admin_actions_refuse_a_reviewer_and_change_nothing(tmp_path):
+    from pipelines.security import administration
+    from pipelines.security.erasure import erase_documents
+    from pipelines.security.retention import set_policy
+    from pipelines.store.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    reviewer = Principal("rex", "reviewer", "user")
+    attempts = [
+        lambda: administration.add_user(ws, reviewer, "eve", PASSWORD, "admin"),
+        lambda: administration.create_key(ws, reviewer, "bot", "admin"),
+        lambda: erase_documents(ws, ["doc-x"], reviewer),
+        lambda: set_policy(ws, "*", 1, reviewer),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PermissionDenied, match="needs the admin role"):
+            attempt()
+    store = AccountStore(ws.root)
+    assert not store.users() and not store.api_keys()
