@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +162,16 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
     st.cache_data.clear()
     yield ws
     st.cache_data.clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module() -> Iterator[None]:
+    """AppTest leaves `sys.modules["__main__"]` pointing at workbench/app.py; every process
+    spawned later in the session (the fuzz sandbox, worker pools) would then import the app,
+    streamlit and all, as its `__mp_main__`."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture()
