@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from redis import Redis
+from redis.exceptions import WatchError
 
 from service import stats
 
@@ -157,29 +158,46 @@ def end_job(
     pages: int = 0,
     stage_seconds: dict[str, float] | None = None,
 ) -> bool:
-    """End a job once: False (and nothing changed) when it had already ended."""
-    now = time.time()
-    if not redis.hsetnx(_key(job.id), "ended_at", f"{now}"):
-        return False
+    """End a job once: False (and nothing changed) when it had already ended.
+
+    One transaction (WATCH the record, MULTI, EXEC): a reader never sees `ended_at` without the
+    state it ended in, and of two enders racing, exactly one commits."""
+    key = _key(job.id)
     counted = "cancelled" if state == "cancelled" else (status or "failed")
     with redis.pipeline() as pipe:
-        pipe.hset(
-            _key(job.id),
-            mapping={"state": state, "status": status, "reason": reason, "failure": failure},
-        )
-        pipe.expire(_key(job.id), ttl_s)
-        pipe.srem(ACTIVE_PREFIX + job.client, job.id)
-        stats.incr(redis, "jobs_finished", counted, pipe=pipe)
-        if failure:
-            stats.incr(redis, "job_failures", failure, pipe=pipe)
-        if pages:
-            stats.incr(redis, "pages", amount=pages, pipe=pipe)
-        if not job.cached:
-            stats.observe(redis, "job_duration_seconds", now - job.created_at, pipe=pipe)
-        for stage, seconds in (stage_seconds or {}).items():
-            stats.observe(redis, "stage_duration_seconds", seconds, stage, pipe=pipe)
-        pipe.execute()
-    return True
+        while True:
+            try:
+                pipe.watch(key)
+                if pipe.hexists(key, "ended_at"):
+                    pipe.unwatch()
+                    return False
+                now = time.time()
+                pipe.multi()
+                pipe.hset(
+                    key,
+                    mapping={
+                        "ended_at": f"{now}",
+                        "state": state,
+                        "status": status,
+                        "reason": reason,
+                        "failure": failure,
+                    },
+                )
+                pipe.expire(key, ttl_s)
+                pipe.srem(ACTIVE_PREFIX + job.client, job.id)
+                stats.incr(redis, "jobs_finished", counted, pipe=pipe)
+                if failure:
+                    stats.incr(redis, "job_failures", failure, pipe=pipe)
+                if pages:
+                    stats.incr(redis, "pages", amount=pages, pipe=pipe)
+                if not job.cached:
+                    stats.observe(redis, "job_duration_seconds", now - job.created_at, pipe=pipe)
+                for stage, seconds in (stage_seconds or {}).items():
+                    stats.observe(redis, "stage_duration_seconds", seconds, stage, pipe=pipe)
+                pipe.execute()
+                return True
+            except WatchError:  # the record changed meanwhile (progress, another ender): again
+                continue
 
 
 def is_ended(redis: Redis, job_id: str) -> bool:
