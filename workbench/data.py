@@ -18,6 +18,7 @@ from extractors.document import Document
 from pipelines.evaluation.review_calibration import raw_thresholds, read_calibration
 from pipelines.store.database import load_document, query
 from pipelines.store.workspace import Workspace
+from workbench.overlay import Shading
 
 # The one review setting: flag what is less likely right than this. With a workspace
 # calibration (`folio calibrate`) it is turned into a raw confidence threshold per stage;
@@ -52,6 +53,22 @@ def thresholds(workspace: Workspace, target_type: str) -> dict[str, float]:
     """Raw confidence thresholds per stage (source) for one element type, from the
     workspace's calibration; stages it does not know use `REVIEW_TARGET` as is."""
     return raw_thresholds(read_calibration(workspace), target_type, REVIEW_TARGET)
+
+
+def shading(workspace: Workspace) -> dict[str, Shading]:
+    """Overlay colours for lines and words, at the review target and 0.1 below it, read
+    through the workspace's calibration like J/K and the doubtful counts."""
+    calibrations = read_calibration(workspace)
+    poor_target = max(0.0, REVIEW_TARGET - 0.1)
+    return {
+        kind: Shading(
+            doubtful=REVIEW_TARGET,
+            poor=poor_target,
+            doubtful_by_source=raw_thresholds(calibrations, kind, REVIEW_TARGET),
+            poor_by_source=raw_thresholds(calibrations, kind, poor_target),
+        )
+        for kind in ("line", "word")
+    }
 
 
 def threshold_sql(by_source: dict[str, float]) -> tuple[str, list[Any]]:

@@ -35,15 +35,34 @@ TABLE_COLOUR = "#f58518"
 CORRECTED_COLOUR = "#1f6feb"
 
 
+@dataclass(frozen=True)
+class Shading:
+    """Where a word's or line's colour changes, as raw confidences: green from `doubtful` up
+    (likely right at the review target), amber from `poor` (within 0.1 of it), red below. Per
+    stage (`source`) when the workspace is calibrated, else the defaults; so the colours say the
+    same as J/K and the queue's doubtful counts."""
+
+    doubtful: float = 0.9
+    poor: float = 0.8
+    doubtful_by_source: dict[str, float] | None = None
+    poor_by_source: dict[str, float] | None = None
+
+    def colour(self, confidence: float | None, source: str = "") -> str:
+        if confidence is None:
+            return "#888888"
+        if confidence >= (self.doubtful_by_source or {}).get(source, self.doubtful):
+            return "#2e9d57"
+        if confidence >= (self.poor_by_source or {}).get(source, self.poor):
+            return "#e0a100"
+        return "#d62728"
+
+
+RAW_SHADING = Shading()
+
+
 def confidence_colour(confidence: float | None) -> str:
-    """Green when sure, amber when doubtful, red below the review threshold (0.8)."""
-    if confidence is None:
-        return "#888888"
-    if confidence >= 0.9:
-        return "#2e9d57"
-    if confidence >= 0.8:
-        return "#e0a100"
-    return "#d62728"
+    """Green when sure, amber when doubtful, red below 0.8 (raw confidence)."""
+    return RAW_SHADING.colour(confidence)
 
 
 @dataclass
@@ -80,12 +99,17 @@ def page_boxes(
     deleted: set[str] | None = None,
     entities: list[dict[str, Any]] | None = None,
     fields: list[dict[str, Any]] | None = None,
+    shading: dict[str, Shading] | None = None,
 ) -> list[Box]:
     """Boxes of the chosen layers, drawn bottom to top: blocks, tables, lines, words, items.
 
     `texts` maps element ids to reviewed text (for tooltips); `deleted` ids are not drawn.
     Entities and fields are row dicts with `x0..y1` and `page_index`, as the views give them.
+    `shading` colours lines and words by the workspace's calibration (`{"line": ..., "word":
+    ...}`); without it raw confidence is shaded at 0.9 and 0.8.
     """
+    line_shading = (shading or {}).get("line", RAW_SHADING)
+    word_shading = (shading or {}).get("word", RAW_SHADING)
     texts = texts or {}
     deleted = deleted or set()
     wanted = set(layers)
@@ -116,7 +140,9 @@ def page_boxes(
         for line in page.lines():
             if line.id not in deleted:
                 colour = (
-                    CORRECTED_COLOUR if line.id in texts else confidence_colour(line.confidence)
+                    CORRECTED_COLOUR
+                    if line.id in texts
+                    else line_shading.colour(line.confidence, line.source)
                 )
                 boxes.append(
                     _box(
@@ -131,7 +157,9 @@ def page_boxes(
         for word in page.words():
             if word.id not in deleted:
                 colour = (
-                    CORRECTED_COLOUR if word.id in texts else confidence_colour(word.confidence)
+                    CORRECTED_COLOUR
+                    if word.id in texts
+                    else word_shading.colour(word.confidence, word.source)
                 )
                 boxes.append(
                     _box(

@@ -20,7 +20,7 @@ from pipelines.store.loader import BackgroundLoader
 from pipelines.store.workspace import Workspace, resolve_workspace
 from workbench import data
 from workbench.jobs import JobRegistry
-from workbench.overlay import image_data_url
+from workbench.overlay import Shading, image_data_url
 
 TTL_S = 3
 RENDER_DPI = 110
@@ -101,6 +101,12 @@ def fields(root: str, document_id: str) -> pd.DataFrame:
 def thresholds(root: str, target_type: str) -> dict[str, float]:
     """Calibrated review thresholds per stage (see workbench.data.REVIEW_TARGET)."""
     return data.thresholds(Workspace(Path(root)), target_type)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def shading(root: str) -> dict[str, Shading]:
+    """Overlay colours read through the calibration (see workbench.data.shading)."""
+    return data.shading(Workspace(Path(root)))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -216,7 +216,13 @@ with left:
     # cells drawn as the reviewer laid them out (merged and split cells included)
     shown = page.model_copy(update={"tables": reviewed_tables(document, page_index, fixes)})
     boxes = page_boxes(
-        shown, layers or [], texts, deleted, entities.to_dict("records"), fields.to_dict("records")
+        shown,
+        layers or [],
+        texts,
+        deleted,
+        entities.to_dict("records"),
+        fields.to_dict("records"),
+        shading=resources.shading(root),
     )
     page_view(
         url,
@@ -234,7 +240,9 @@ with left:
         else None,
     )
     st.caption(
-        "Boxes: :green[■] ≥ 0.9 · :orange[■] 0.8–0.9 · :red[■] < 0.8 confidence · "
+        f"Boxes: :green[■] likely right ≥ {REVIEW_TARGET:.2f} · :orange[■] "
+        f"{max(0.0, REVIEW_TARGET - 0.1):.2f}–{REVIEW_TARGET:.2f} · :red[■] less "
+        "(calibrated after `folio calibrate`, else raw confidence) · "
         ":blue[■] corrected · dashed = layout blocks · :violet[■] entities."
     )
 
