@@ -69,7 +69,10 @@ SELECT d.run_id, count(*) AS n_documents,
        n_low_words / nullif(n_words, 0) AS share_low_words
 FROM documents d
 LEFT JOIN (SELECT document_id, count(*) AS words_,
-                  count(*) FILTER (WHERE confidence < $low) AS low_
+                  count(*) FILTER (WHERE confidence < coalesce(
+                      map_extract(MAP(CAST($low_stages AS VARCHAR[]),
+                                      CAST($low_thresholds AS DOUBLE[])), source)[1],
+                      $low)) AS low_
            FROM words GROUP BY document_id) w USING (document_id)
 WHERE {_documents("d")} AND {_period("d.processed_at")}
 GROUP BY d.run_id ORDER BY d.run_id""",
@@ -146,6 +149,9 @@ class Filters:
     profiles: tuple[str, ...] = ()
     first_day: date | None = None
     last_day: date | None = None
+    # Raw word-confidence thresholds per stage from the workspace's calibration (the review
+    # target read through it); stages not listed use LOW_CONFIDENCE as is.
+    low_by_stage: tuple[tuple[str, float], ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -154,6 +160,8 @@ class Filters:
             "start": _day_start(self.first_day),
             "end": _day_start(self.last_day + timedelta(days=1) if self.last_day else None),
             "low": LOW_CONFIDENCE,
+            "low_stages": [stage for stage, _ in self.low_by_stage],
+            "low_thresholds": [threshold for _, threshold in self.low_by_stage],
             "bins": CONFIDENCE_BINS,
         }
 

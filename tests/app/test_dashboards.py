@@ -171,3 +171,13 @@ def test_empty_workspace_shows_an_empty_state(
     assert "Nothing to show yet" in at.info[0].value
     assert not at.code
     st.cache_data.clear()
+
+
+def test_low_words_follow_the_calibrated_threshold_of_their_stage(ws: Workspace) -> None:
+    # a calibration that says OCR words are likely right only from 0.96 raw; other stages
+    # (none here) would keep the review target as is
+    calibrated = dq.Filters(low_by_stage=(("ocr.ppocr", 0.96), ("pdf.text", 0.5)))
+    need = records(ws, "needs_review", calibrated)
+    assert [(r["run_id"], r["n_low_words"]) for r in need] == [("run-1", 4), ("run-2", 1)]
+    shown = run_user_sql(ws, dq.render_sql("needs_review", calibrated)).to_pandas()
+    assert list(shown["n_low_words"]) == [4, 1]

@@ -101,7 +101,13 @@ picked_profiles = cols[1].multiselect(
     "Profiles", options["profiles"], key="dash_profiles", placeholder="all"
 )
 first, last = _period(cols[2].date_input("Period (UTC days)", value=[], key="dash_period"))
-filters = dq.Filters(tuple(picked_runs), tuple(picked_profiles), first, last)
+filters = dq.Filters(
+    tuple(picked_runs),
+    tuple(picked_profiles),
+    first,
+    last,
+    low_by_stage=tuple(sorted(resources.thresholds(str(ws.root), "word").items())),
+)
 st.caption(
     "Runs and profiles choose the documents (evaluations: by profile); the period bounds each "
     "chart's own time: run start, processing, review, evaluation."
