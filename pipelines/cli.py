@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from models.runtime import Device
     from pipelines.evaluation.evaluate_layout import LayoutReport
     from pipelines.execution.config import PipelineConfig
+    from pipelines.security.policy import AuthMode
     from pipelines.store.evaluations import Metric
 
 app = typer.Typer(
@@ -57,6 +57,18 @@ def _audit(ws: Workspace, action: str, target: str, **details: object) -> None:
     from pipelines.security.principal import cli_principal
 
     audit.record(ws, cli_principal(), action, target, details)
+
+
+def _bind_mode(host: str, accounts_configured: bool, what: str, fix: str) -> AuthMode:
+    """pipelines.security.policy's rule for a server about to bind `host`; exits with its
+    refusal when the address is public and no accounts exist."""
+    from pipelines.security.policy import InsecureBind, auth_mode
+
+    try:
+        return auth_mode(host, accounts_configured, what, fix)
+    except InsecureBind as error:
+        _fail(str(error))
+        raise  # _fail exits; this satisfies the type checker
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -248,8 +260,9 @@ def sql(
         _fail("--format must be table, csv or json")
     ws = Workspace.open(workspace)
     load_best_effort(ws)  # what just finished, and schema upgrades; never waits on a batch
-    digest = hashlib.sha256(statement.encode()).hexdigest()[:16]
-    _audit(ws, "sql", digest, chars=len(statement))  # a hash: the text may hold personal data
+    from pipelines.security.audit import statement_reference
+
+    _audit(ws, "sql", statement_reference(statement), chars=len(statement))
     try:
         result = run_user_sql(ws, statement)
     except SqlRefused as error:
@@ -751,18 +764,14 @@ def app_command(
     """Start the review workbench (Streamlit) on this workspace. Without users (`folio users
     add`) it serves loopback only, to the local person as admin; with users, everyone signs in."""
     from pipelines.security.accounts import AccountStore
-    from pipelines.security.policy import InsecureBind, auth_mode
 
     ws = Workspace.open(workspace)
-    try:
-        mode = auth_mode(
-            address,
-            AccountStore(ws.root).has_users(),
-            "users",
-            f"folio users add NAME --role admin -w {ws.root}",
-        )
-    except InsecureBind as error:
-        _fail(str(error))
+    mode = _bind_mode(
+        address,
+        AccountStore(ws.root).has_users(),
+        "users",
+        f"folio users add NAME --role admin -w {ws.root}",
+    )
     script = Path(__file__).resolve().parent.parent / "workbench" / "app.py"
     command = [
         sys.executable,

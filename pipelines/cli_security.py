@@ -154,5 +154,8 @@ def audit_show(
     """The newest audit events (actors as pseudonyms)."""
     from pipelines.cli import _print_arrow
     from pipelines.security.audit_verify import recent_events
+    from pipelines.store.loader import load_best_effort
 
-    _print_arrow(recent_events(Workspace.open(workspace), limit), "audit log, newest first")
+    ws = Workspace.open(workspace)
+    load_best_effort(ws)  # what is staged, unless a batch holds the database
+    _print_arrow(recent_events(ws, limit), "audit log, newest first")

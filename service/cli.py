@@ -11,9 +11,8 @@ import typer
 
 # Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`.
 from pipelines import cli_erase, cli_security  # noqa: F401
-from pipelines.cli import WorkspaceOpt, _fail, app, console, err
+from pipelines.cli import WorkspaceOpt, _bind_mode, _fail, app, console, err
 from pipelines.security.accounts import AccountStore
-from pipelines.security.policy import InsecureBind, auth_mode
 from service.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -41,15 +40,12 @@ def serve(
     from service.api import create_app
 
     settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url, host=host)
-    try:
-        mode = auth_mode(
-            host,
-            AccountStore(settings.workspace).has_keys(),
-            "API keys",
-            f"folio keys create NAME --role reviewer -w {settings.workspace}",
-        )
-    except InsecureBind as error:
-        _fail(str(error))
+    mode = _bind_mode(
+        host,
+        AccountStore(settings.workspace).has_keys(),
+        "API keys",
+        f"folio keys create NAME --role reviewer -w {settings.workspace}",
+    )
     logs.configure(log_level)
     who = "API keys required" if mode == "accounts" else "no API keys: local admin, loopback only"
     console.print(f"Folio service on http://{host}:{port} (workspace {settings.workspace}; {who})")

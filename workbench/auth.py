@@ -38,9 +38,7 @@ def _accounts() -> AccountStore:
 def _oidc_configured() -> bool:
     try:
         return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
-    except Exception:  # no secrets file at all raises a streamlit-specific error
+    except Exception:  # no secrets file: FileNotFoundError or a streamlit-specific error
         return False
 
 

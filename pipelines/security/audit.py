@@ -12,6 +12,7 @@ personal data either (SQL is logged as a hash of its text, subjects of erasure a
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
     from pipelines.store.workspace import Workspace
 
 AUDIT_SCHEMA = "folio.audit/1"
+
+
+def statement_reference(statement: str) -> str:
+    """How a SQL query appears in the log: a hash of its text (it may hold personal data)."""
+    return hashlib.sha256(statement.encode()).hexdigest()[:16]
 
 
 def actor_pseudonym(workspace: Workspace, principal: Principal) -> str:

@@ -30,7 +30,7 @@ def verify_audit_log(workspace: Workspace) -> tuple[int, list[Problem]]:
 
 
 def recent_events(workspace: Workspace, limit: int = 50) -> pa.Table:
-    load_with_retries(workspace)
+    """The newest loaded events (callers load first when they need what is still staged)."""
     with read_connection(workspace) as con:
         return con.sql(
             "SELECT seq, happened_at, actor, role, via, action, target, outcome, details "

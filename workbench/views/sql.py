@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 import pyarrow.parquet as pq
 import streamlit as st
 
+from pipelines.security.audit import statement_reference
 from pipelines.store.query import SqlRefused, run_user_sql
 from workbench import auth, resources
 
@@ -61,9 +61,7 @@ run = st.button(
 if run or st.session_state.get("sql_result") is not None:
     if run:
         try:
-            # Logged as a hash: a query's text can hold personal data (WHERE name = ...).
-            digest = hashlib.sha256((statement or "").encode()).hexdigest()[:16]
-            auth.record("sql", digest, chars=len(statement or ""))
+            auth.record("sql", statement_reference(statement or ""), chars=len(statement or ""))
             st.session_state["sql_result"] = run_user_sql(ws, statement or "")
             st.session_state["sql_error"] = None
         except SqlRefused as error:
