@@ -79,21 +79,22 @@ class Workspace:
         """Keep the input in the workspace so review and retries work after the original moves.
         One copy per content: the same bytes under another name reuse the first copy (ingest
         reads the type from the bytes, the suffix is only a hint for people)."""
-        existing = sorted(self.files_dir.glob(f"{sha256}*"))
-        existing = [p for p in existing if p.name == sha256 or p.name[len(sha256)] == "."]
-        if existing:
-            return existing[0]
         target = self.stored_file(sha256, source.suffix)
-        if not target.exists():
-            # Streamed copy, then rename: big inputs never sit in memory, a kill leaves no stub.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-            os.close(fd)
-            try:
-                shutil.copyfile(source, tmp)
-                os.replace(tmp, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+        if target.exists():  # the usual rerun: no listing of the folder
+            return target
+        bare = self.files_dir / sha256
+        same = sorted(self.files_dir.glob(f"{sha256}.*")) or ([bare] if bare.exists() else [])
+        if same:
+            return same[0]
+        # Streamed copy, then rename: big inputs never sit in memory, a kill leaves no stub.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        os.close(fd)
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         return target
 
     @contextlib.contextmanager
