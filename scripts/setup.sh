@@ -2,11 +2,21 @@
 # Idempotent setup: system packages (as root or via sudo), a .venv with Folio installed.
 #   bash scripts/setup.sh         # runtime
 #   bash scripts/setup.sh --dev   # + test and lint tools
+#   bash scripts/setup.sh --gpu   # + the torch backend for CUDA (GPU machines; flags combine)
+#   bash scripts/setup.sh --ray   # + the Ray executor
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEV=0
-[[ "${1:-}" == "--dev" ]] && DEV=1
+extras=()
+for flag in "$@"; do
+  case "$flag" in
+    --dev) DEV=1; extras+=(dev) ;;
+    --gpu) extras+=(gpu) ;;
+    --ray) extras+=(ray) ;;
+    *) echo "setup: unknown flag $flag (known: --dev --gpu --ray)" >&2; exit 2 ;;
+  esac
+done
 
 
 # Debian packages: tesseract (second OCR engine) and fonts (tests render text).
@@ -37,7 +47,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
 
 extra=""
-((DEV)) && extra="[dev]"
+((${#extras[@]})) && extra="[$(IFS=,; echo "${extras[*]}")]"
 stamp=".venv/.folio-installed$extra"
 want=$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
