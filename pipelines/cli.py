@@ -9,7 +9,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -71,7 +71,7 @@ def _bind_mode(host: str, accounts_configured: bool, what: str, fix: str) -> Aut
         raise  # _fail exits; this satisfies the type checker
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
@@ -93,15 +93,29 @@ def run(
     device: Annotated[
         str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU), cpu or cuda")
     ] = "auto",
+    executor: Annotated[
+        str,
+        typer.Option(help="local (worker processes here) or ray (actors on a Ray cluster)"),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RAY_ADDRESS",
+            help="Ray cluster for --executor ray (ray://head:10001, auto); default: a local Ray",
+        ),
+    ] = None,
 ) -> None:
     """Process files into the workspace (skips what this profile already processed)."""
-    from pipelines.execution.batch import run_batch
+    from pipelines.execution.batch import EXECUTORS, run_batch
+    from pipelines.execution.ray_executor import RayExecutorError
 
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}")
     if device not in ("auto", "cpu", "cuda"):
         _fail(f"--device must be auto, cpu or cuda, not {device!r}")
+    if executor not in EXECUTORS:
+        _fail(f"--executor must be {' or '.join(EXECUTORS)}, not {executor!r}")
     try:
         config = load_profile(profile)
     except ProfileError as error:
@@ -138,18 +152,23 @@ def run(
 
     _audit(ws, "upload", "batch", inputs=len(paths), profile=config.name)
     with progress:
-        summary = run_batch(
-            paths,
-            config,
-            ws,
-            workers=workers,
-            password=password,
-            retry_failed=retry_failed,
-            device=cast("Device", device),  # checked above
-            command=shlex.join(["folio", *sys.argv[1:]]),
-            on_planned=planned,
-            on_result=on_result,
-        )
+        try:
+            summary = run_batch(
+                paths,
+                config,
+                ws,
+                workers=workers,
+                password=password,
+                retry_failed=retry_failed,
+                device=cast("Device", device),  # checked above
+                command=shlex.join(["folio", *sys.argv[1:]]),
+                on_planned=planned,
+                on_result=on_result,
+                executor=executor,
+                ray_address=ray_address,
+            )
+        except RayExecutorError as error:  # no ray, no cluster, no GPU in it
+            _fail(str(error))
     _print_summary(summary, ws)
     if summary.problems and not summary.n_files:
         raise typer.Exit(1)

@@ -398,6 +398,7 @@ def create_app(
             "python": platform.python_version(),
             "profiles": available_profiles(),
             "default_profile": settings.profile,
+            "device": settings.device,
         }
 
     @app.get("/metrics", tags=["health"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 # Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`.
 from pipelines import cli_erase, cli_security  # noqa: F401
@@ -15,13 +16,26 @@ from pipelines.cli import WorkspaceOpt, _bind_mode, _fail, app, console, err
 from pipelines.security.accounts import AccountStore
 from service.settings import ServiceSettings
 
-if TYPE_CHECKING:
-    from models.runtime import Device
-
 RedisOpt = Annotated[
     str | None,
     typer.Option("--redis-url", help="Redis for jobs (default: $FOLIO_REDIS_URL or local 6379)"),
 ]
+
+
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="auto (CUDA when a GPU is seen), cpu, cuda or cuda:N (default: $FOLIO_DEVICE or auto)"
+    ),
+]
+
+
+def _settings(**values: Any) -> ServiceSettings:
+    """Settings from flags and FOLIO_* variables, or a readable refusal of a bad value."""
+    try:
+        return ServiceSettings.from_env(**values)
+    except ValidationError as error:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
 
 
 @app.command()
@@ -30,6 +44,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     redis_url: RedisOpt = None,
+    device: DeviceOpt = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """The HTTP API (jobs, results, health, metrics) over Redis; run `folio worker` beside it.
@@ -39,7 +54,7 @@ def serve(
     from service import logs
     from service.api import create_app
 
-    settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url, host=host)
+    settings = _settings(workspace=workspace, redis_url=redis_url, host=host, device=device)
     mode = _bind_mode(
         host,
         AccountStore(settings.workspace).has_keys(),
@@ -81,7 +96,7 @@ def worker(
             "cores / workers when several share a machine",
         ),
     ] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    device: DeviceOpt = None,
     fork: Annotated[
         bool,
         typer.Option(
@@ -97,9 +112,7 @@ def worker(
     from service.tasks import QUEUES
     from service.worker import run_worker
 
-    if device not in ("auto", "cpu", "cuda"):
-        _fail("--device must be auto, cpu or cuda")
-    settings = ServiceSettings.from_env(workspace=workspace, redis_url=redis_url)
+    settings = _settings(workspace=workspace, redis_url=redis_url, device=device)
     logs.configure(log_level)
     try:
         run_worker(
@@ -110,7 +123,7 @@ def worker(
             max_rss_mb=max_rss_mb,
             heartbeat_file=heartbeat_file,
             burst=burst,
-            runtime=Runtime(device=cast("Device", device), threads=threads),
+            runtime=Runtime(device=settings.device, threads=threads),
             fork=fork,
         )
     except ValueError as error:

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from models.runtime import parse_device
 from pipelines.store.workspace import resolve_workspace
 
 ENV_PREFIX = "FOLIO_"
@@ -40,6 +41,14 @@ class ServiceSettings(BaseModel):
     # Requests per API key and minute; failed authentications per client address and minute.
     rate_limit_per_minute: int = Field(600, gt=0)
     failed_auth_per_minute: int = Field(20, gt=0)
+    # Where workers run the models: auto (CUDA when a GPU is seen), cpu, cuda or cuda:N; one
+    # setting (FOLIO_DEVICE) for `folio serve` (reported by /version) and `folio worker`.
+    device: str = "auto"
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        return parse_device(value)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceSettings:

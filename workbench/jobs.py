@@ -8,12 +8,14 @@ documents land in the queue exactly like a CLI batch. The registry lives in a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.runtime import DEVICE_ENV, parse_device
 from pipelines.execution.batch import SUPPORTED_SUFFIXES
 from pipelines.execution.config import load_profile
 from pipelines.store.workspace import Workspace, atomic_write_bytes
@@ -108,6 +110,7 @@ def _run(
             workspace,
             workers=workers,
             retry_failed=retry_failed,
+            device=parse_device(os.environ.get(DEVICE_ENV, "auto")),  # folio app --device
             command=f"folio app: {job.label}",
             on_planned=planned,
             on_result=on_result,

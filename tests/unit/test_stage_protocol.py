@@ -94,8 +94,9 @@ def test_cuda_without_a_gpu_fails_with_a_reason() -> None:
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(DeviceUnavailable, match="no CUDA provider"):
-        Runtime(device="cuda").providers()
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(DeviceUnavailable, match="has a CUDA GPU here"):
+            Runtime(device=device).placement()
 
 
 def test_the_runtime_threads_reach_every_model_session() -> None:
