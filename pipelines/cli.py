@@ -107,6 +107,7 @@ def run(
 ) -> None:
     """Process files into the workspace (skips what this profile already processed)."""
     from pipelines.execution.batch import EXECUTORS, run_batch
+    from pipelines.execution.executor import WorkerStartError
     from pipelines.execution.ray_executor import RayExecutorError
 
     missing = [str(path) for path in paths if not path.exists()]
@@ -167,7 +168,7 @@ def run(
                 executor=executor,
                 ray_address=ray_address,
             )
-        except RayExecutorError as error:  # no ray, no cluster, no GPU in it
+        except (RayExecutorError, WorkerStartError) as error:  # no ray, no cluster, no GPU
             _fail(str(error))
     _print_summary(summary, ws)
     if summary.problems and not summary.n_files:

@@ -8,13 +8,15 @@ finished document (bundles are staged before they are counted) and a rerun finis
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from extractors.document import document_id_for
 from models.assets import file_sha256
@@ -101,6 +103,30 @@ class BatchSummary:
 
 
 ProgressHook = Callable[[JobResult | None, BatchSummary], None]
+EXECUTORS = ("local", "ray")
+
+
+class Executor(Protocol):
+    def run(
+        self, jobs: list[Job], on_idle: Callable[[], None] | None = None
+    ) -> Iterator[JobResult]: ...
+
+
+def _executor(
+    kind: str,
+    config: PipelineConfig,
+    workspace: Workspace,
+    run_id: str,
+    workers: int,
+    password: str | None,
+    device: Device,
+    ray_address: str | None,
+) -> Executor:
+    if kind == "ray":
+        from pipelines.execution.ray_executor import RayExecutor  # ray is optional
+
+        return RayExecutor(config, workspace, run_id, workers, password, device, ray_address)
+    return LocalExecutor(config, workspace, run_id, workers, password, device)
 
 
 def run_batch(
@@ -114,7 +140,17 @@ def run_batch(
     command: str = "",
     on_planned: Callable[[int], None] | None = None,
     on_result: ProgressHook | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> BatchSummary:
+    """`executor`: "local" (worker processes here) or "ray" (actors on a Ray cluster at
+    `ray_address` or $RAY_ADDRESS, else a local Ray; the workspace must be shared storage)."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be {' or '.join(EXECUTORS)}, not {executor!r}")
+    if executor == "ray":
+        from pipelines.execution.ray_executor import import_ray
+
+        import_ray(ray_address or os.environ.get("RAY_ADDRESS"))  # RayUnavailable now, not mid-run
     started = time.monotonic()
     started_at = datetime.now(UTC)
     run_id = f"run-{started_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -187,8 +223,10 @@ def run_batch(
     try:
         if jobs:
             record("running")
-            executor = LocalExecutor(config, workspace, run_id, workers, password, device)
-            for result in executor.run(jobs, on_idle=maybe_load):
+            runner = _executor(
+                executor, config, workspace, run_id, workers, password, device, ray_address
+            )
+            for result in runner.run(jobs, on_idle=maybe_load):
                 summary.statuses[result.status] += 1
                 summary.n_pages += result.n_pages
                 for stage, ms in result.timings_ms.items():
