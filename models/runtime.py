@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import onnxruntime as ort
-
 # "auto" | "cpu" | "cuda" | "cuda:N" (checked by parse_device)
 Device = str
 # auto: torch on CUDA, onnxruntime on the CPU; "torch" on the CPU is for equivalence tests
@@ -55,8 +53,14 @@ def torch_cuda_devices() -> int:
     return cuda_devices()
 
 
+def _ort_providers() -> list[str]:
+    import onnxruntime as ort  # imported on first use: the CLIs read this module at start-up
+
+    return list(ort.get_available_providers())
+
+
 def _ort_has_cuda() -> bool:
-    return "CUDAExecutionProvider" in ort.get_available_providers()
+    return "CUDAExecutionProvider" in _ort_providers()
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Runtime:
     threads: int = 0  # CPU threads per model session; 0: every core
     backend: Backend = "auto"
     half: bool = False  # fp16 weights and activations on CUDA (torch backend only)
+    server: str | None = None  # a model server's address: models run there (model_server.py)
 
     def cpu_threads(self) -> int:
         return self.threads if self.threads > 0 else (os.cpu_count() or 1)
@@ -95,7 +100,7 @@ class Runtime:
             raise DeviceUnavailable(f"device {self.device} asked for, but torch sees {gpus} GPU(s)")
         raise DeviceUnavailable(
             f"device {self.device} asked for, but neither torch nor onnxruntime has a CUDA GPU "
-            f"here (onnxruntime providers: {', '.join(ort.get_available_providers())}); "
+            f"here (onnxruntime providers: {', '.join(_ort_providers())}); "
             "on a GPU machine run bash scripts/setup.sh --gpu, or use --device cpu"
         )
 
@@ -126,6 +131,10 @@ class ModelSession(Protocol):
 @cache
 def session(path: Path, runtime: Runtime = DEFAULT_RUNTIME) -> ModelSession:
     """A shared inference session for a model file and runtime (cached per process)."""
+    if runtime.server is not None:
+        from models.model_server import RemoteSession
+
+        return RemoteSession(runtime.server, path)
     placement = runtime.placement()
     if placement.backend == "torch":
         from models.torch_backend import TorchSession, set_cpu_threads
@@ -133,6 +142,8 @@ def session(path: Path, runtime: Runtime = DEFAULT_RUNTIME) -> ModelSession:
         if placement.device == "cpu":
             set_cpu_threads(runtime.cpu_threads())
         return TorchSession(path, placement.device, half=runtime.half)
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = runtime.cpu_threads()
     options.inter_op_num_threads = 1

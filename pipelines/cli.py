@@ -9,18 +9,18 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from models.runtime import DEVICE_ENV, Device, DeviceUnavailable, Runtime, parse_device
 from pipelines.execution.config import ProfileError, available_profiles, load_profile
 from pipelines.store.workspace import WORKSPACE_ENV, Workspace
 
 if TYPE_CHECKING:
-    from models.runtime import Device
     from pipelines.evaluation.evaluate_layout import LayoutReport
     from pipelines.execution.config import PipelineConfig
     from pipelines.security.policy import AuthMode
@@ -76,6 +76,16 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _device(text: str) -> Device:
+    """The --device option, checked now: a bad name or an absent GPU is a readable error."""
+    try:
+        device = parse_device(text)
+        Runtime(device=device).placement()
+    except (ValueError, DeviceUnavailable) as error:
+        _fail(str(error))
+    return device
+
+
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="files and folders (recursive)")],
@@ -91,8 +101,9 @@ def run(
         bool, typer.Option("--retry-failed", help="reprocess failed documents")
     ] = False,
     device: Annotated[
-        str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU), cpu or cuda")
-    ] = "auto",
+        str,
+        typer.Option(help="auto (CUDA when a GPU is seen), cpu, cuda or cuda:N; $FOLIO_DEVICE"),
+    ] = os.environ.get(DEVICE_ENV, "auto"),
     executor: Annotated[
         str,
         typer.Option(help="local (worker processes here) or ray (actors on a Ray cluster)"),
@@ -113,8 +124,7 @@ def run(
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}")
-    if device not in ("auto", "cpu", "cuda"):
-        _fail(f"--device must be auto, cpu or cuda, not {device!r}")
+    device = _device(device)
     if executor not in EXECUTORS:
         _fail(f"--executor must be {' or '.join(EXECUTORS)}, not {executor!r}")
     try:
@@ -161,7 +171,7 @@ def run(
                 workers=workers,
                 password=password,
                 retry_failed=retry_failed,
-                device=cast("Device", device),  # checked above
+                device=device,
                 command=shlex.join(["folio", *sys.argv[1:]]),
                 on_planned=planned,
                 on_result=on_result,
@@ -780,6 +790,9 @@ def app_command(
     workspace: WorkspaceOpt = None,
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8501,
     address: Annotated[str, typer.Option("--address", help="address to bind")] = "127.0.0.1",
+    device: Annotated[
+        str, typer.Option(help="device for uploads processed by the app: auto, cpu, cuda[:N]")
+    ] = os.environ.get(DEVICE_ENV, "auto"),
 ) -> None:
     """Start the review workbench (Streamlit) on this workspace. Without users (`folio users
     add`) it serves loopback only, to the local person as admin; with users, everyone signs in."""
@@ -809,7 +822,7 @@ def app_command(
         "--theme.primaryColor=#1f6feb",
         "--theme.base=light",
     ]
-    env = {**os.environ, WORKSPACE_ENV: str(ws.root)}
+    env = {**os.environ, WORKSPACE_ENV: str(ws.root), DEVICE_ENV: _device(device)}
     who = "sign-in required" if mode == "accounts" else "no users: you are the local admin"
     console.print(
         f"Folio review app on [bold]http://{address}:{port}[/] (workspace {ws.root}; {who}); "

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from extractors.document import document_id_for
 from models.assets import file_sha256
+from models.model_server import ServerStats
 from models.runtime import Device
 from pipelines.execution.config import PipelineConfig
 from pipelines.execution.executor import Job, JobResult, LocalExecutor
@@ -96,6 +97,8 @@ class BatchSummary:
     problems: list[str] = field(default_factory=list)
     # Files a folder scan left out, by type (".docx" before Office support, ".txt", ...).
     unsupported: Counter[str] = field(default_factory=Counter)
+    # Per model server (GPU runs): device calls, rows per call, busy time per model.
+    model_stats: list[ServerStats] = field(default_factory=list)
 
     @property
     def pages_per_s(self) -> float:
@@ -121,12 +124,13 @@ def _executor(
     password: str | None,
     device: Device,
     ray_address: str | None,
+    model_server: bool | None,
 ) -> Executor:
     if kind == "ray":
         from pipelines.execution.ray_executor import RayExecutor  # ray is optional
 
         return RayExecutor(config, workspace, run_id, workers, password, device, ray_address)
-    return LocalExecutor(config, workspace, run_id, workers, password, device)
+    return LocalExecutor(config, workspace, run_id, workers, password, device, model_server)
 
 
 def run_batch(
@@ -142,9 +146,12 @@ def run_batch(
     on_result: ProgressHook | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    model_server: bool | None = None,
 ) -> BatchSummary:
     """`executor`: "local" (worker processes here) or "ray" (actors on a Ray cluster at
-    `ray_address` or $RAY_ADDRESS, else a local Ray; the workspace must be shared storage)."""
+    `ray_address` or $RAY_ADDRESS, else a local Ray; the workspace must be shared storage).
+    `model_server` (local executor): models in one process per device that batches every
+    worker's requests; None: on GPUs only."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be {' or '.join(EXECUTORS)}, not {executor!r}")
     if executor == "ray":
@@ -224,8 +231,9 @@ def run_batch(
         if jobs:
             record("running")
             runner = _executor(
-                executor, config, workspace, run_id, workers, password, device, ray_address
-            )
+                executor, config, workspace, run_id, workers, password, device, ray_address,
+                model_server,
+            )  # fmt: skip
             for result in runner.run(jobs, on_idle=maybe_load):
                 summary.statuses[result.status] += 1
                 summary.n_pages += result.n_pages
@@ -236,6 +244,7 @@ def run_batch(
                 summary.elapsed_s = time.monotonic() - started
                 if on_result is not None:
                     on_result(result, summary)
+            summary.model_stats = list(getattr(runner, "server_stats", []))
         state = "finished"
     finally:
         summary.elapsed_s = time.monotonic() - started

@@ -16,8 +16,10 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import types
@@ -29,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from extractors.document import Document, ErrorRecord, PipelineInfo, document_id_for
-from models.runtime import Device, Runtime
+from models.model_server import ModelServer, ModelServerError, ServerStats
+from models.runtime import Device, Runtime, torch_cuda_devices
 from pipelines.execution.config import PipelineConfig
 from pipelines.store.staging import stage_bundle
 from pipelines.store.workspace import Workspace
@@ -195,22 +198,65 @@ class LocalExecutor:
         workers: int,
         password: str | None = None,
         device: Device = "auto",
+        model_server: bool | None = None,
     ) -> None:
         self.config, self.workspace, self.run_id = config, workspace, run_id
         self.workers = max(1, workers)
         self.config_hash = config.config_hash()
         # Each worker gets its share of the cores: N workers never oversubscribe the machine.
         runtime = Runtime(device=device, threads=max(1, (os.cpu_count() or 1) // self.workers))
+        placement = runtime.placement()  # a missing GPU fails here, before any worker starts
+        # On a GPU the models live in one server process per device, fed by every worker
+        # (models/model_server.py); on the CPU each worker runs its own sessions.
+        self.use_model_server = placement.device != "cpu" if model_server is None else model_server
+        self._placement, self._runtime = placement, runtime
         self._args = (config, password, str(workspace.root), run_id, runtime)
+        self.servers: list[ModelServer] = []
+        self.server_stats: list[ServerStats] = []  # per server, after run()
         # spawn: model runtimes and their thread pools must not be inherited through fork.
         self._ctx = mp.get_context("spawn")
+
+    def _start_servers(self) -> None:
+        """One model server per device in use; worker slots are spread over them."""
+        if not self.use_model_server:
+            return
+        if self._placement.device == "cpu":
+            devices = ["cpu"]
+        elif self._runtime.device.startswith("cuda:"):
+            devices = [self._placement.device]
+        else:
+            devices = [f"cuda:{i}" for i in range(max(1, torch_cuda_devices()))]
+        folder = Path(tempfile.mkdtemp(prefix="folio-models-"))
+        self._server_folder = folder
+        for index, device in enumerate(devices):
+            server_runtime = replace(self._runtime, device=device, threads=os.cpu_count() or 1)
+            self.servers.append(ModelServer(server_runtime, str(folder / f"{index}.sock")).start())
+
+    def _worker_args(self, slot: int) -> tuple[Any, ...]:
+        if not self.servers:
+            return self._args
+        address = self.servers[slot % len(self.servers)].address
+        return (*self._args[:-1], replace(self._runtime, server=address))
+
+    def _stop_servers(self) -> None:
+        for server in self.servers:
+            with contextlib.suppress(ModelServerError, OSError):
+                self.server_stats.append(server.stats())
+            server.stop()
+        self.servers = []
+        if getattr(self, "_server_folder", None) is not None:
+            shutil.rmtree(self._server_folder, ignore_errors=True)
 
     def run(
         self, jobs: list[Job], on_idle: Callable[[], None] | None = None
     ) -> Iterator[JobResult]:
         pending = list(reversed(jobs))
         failed_starts = 0
-        pool = [_Worker(self._ctx, self._args) for _ in range(min(self.workers, len(jobs)))]
+        self._start_servers()
+        pool = [
+            _Worker(self._ctx, self._worker_args(slot))
+            for slot in range(min(self.workers, len(jobs)))
+        ]
         try:
             while pending or any(w.jobs for w in pool):
                 for worker in pool:
@@ -233,7 +279,7 @@ class LocalExecutor:
                         unfinished = worker.jobs  # died without answering
                         crash = _crash_reason(worker.process.exitcode)
                         worker.kill()
-                        pool[index] = _Worker(self._ctx, self._args)
+                        pool[index] = _Worker(self._ctx, self._worker_args(index))
                         if unfinished:
                             yield from self._stopped(unfinished, crash, pending)
                     elif reason := worker.overdue(
@@ -241,7 +287,7 @@ class LocalExecutor:
                     ):
                         unfinished = worker.jobs
                         worker.kill()
-                        pool[index] = _Worker(self._ctx, self._args)
+                        pool[index] = _Worker(self._ctx, self._worker_args(index))
                         yield from self._stopped(unfinished, reason, pending)
                 if on_idle is not None:
                     on_idle()
@@ -253,6 +299,7 @@ class LocalExecutor:
                 worker.process.join(2)
                 if worker.process.is_alive():
                     worker.kill()
+            self._stop_servers()
 
     def _poll(self, worker: _Worker, ready: list[Any]) -> list[JobResult]:
         """Every message the worker has sent so far (a worker that died after finishing a
