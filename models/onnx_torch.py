@@ -61,10 +61,38 @@ class _Graph:
     outputs: list[str]
     nodes: list[_Node]
     constants: dict[str, str]  # value name -> buffer name in the module
+    # Per node: the values this graph's nodes made that nothing after it reads. Dropping them
+    # keeps one layer's activations alive instead of the whole network's (GPU memory, batch).
+    release: list[list[str]] = field(default_factory=list)
+
+    def reads(self) -> set[str]:
+        """Every value this graph's nodes read, its subgraphs' included."""
+        names: set[str] = set()
+        for node in self.nodes:
+            names.update(n for n in node.inputs if n)
+            for graph in node.graphs.values():
+                names |= graph.reads()
+        return names | set(self.outputs)
 
 
-def _float_dtype(x: Tensor) -> torch.dtype:
-    return x.dtype if x.is_floating_point() else torch.float32
+def _releases(nodes: list[_Node], outputs: list[str]) -> list[list[str]]:
+    made = {name for node in nodes for name in node.outputs if name}
+    last: dict[str, int] = {}
+    for index, node in enumerate(nodes):
+        used = {n for n in node.inputs if n}
+        for graph in node.graphs.values():
+            used |= graph.reads()  # outer values a Loop/If body reads stay alive until it ends
+        for name in used & made:
+            last[name] = index
+    release: list[list[str]] = [[] for _ in nodes]
+    for index, node in enumerate(nodes):  # made but never read: drop at once
+        for name in node.outputs:
+            if name and name not in last and name not in outputs:
+                last[name] = index
+    for name, index in last.items():
+        if name not in outputs:
+            release[index].append(name)
+    return release
 
 
 def _ints(x: Tensor | None) -> list[int]:
@@ -114,11 +142,13 @@ class OnnxModule(torch.nn.Module):
             if proto.op_type == "Split":  # without sizes: equal parts, one per output
                 attrs.setdefault("num_outputs", len(proto.output))
             nodes.append(_Node(proto.op_type, list(proto.input), list(proto.output), attrs, graphs))
+        outputs = [o.name for o in graph.output]
         return _Graph(
             inputs=[i.name for i in graph.input if i.name not in constants],
-            outputs=[o.name for o in graph.output],
+            outputs=outputs,
             nodes=nodes,
             constants=constants,
+            release=_releases(nodes, outputs),
         )
 
     # -- running ---------------------------------------------------------------------------
@@ -140,7 +170,7 @@ class OnnxModule(torch.nn.Module):
         buffers = self._buffer_map()
         for value, buffer in graph.constants.items():
             env[value] = buffers[buffer]
-        for node in graph.nodes:
+        for index, node in enumerate(graph.nodes):
             args = _on_one_device([env[name] if name else None for name in node.inputs])
             if node.op == "Loop":
                 results = self._loop(node, args, env)
@@ -154,6 +184,8 @@ class OnnxModule(torch.nn.Module):
             for name, result in zip(node.outputs, results, strict=False):
                 if name:
                     env[name] = result
+            for name in graph.release[index]:
+                env.pop(name, None)
         return env
 
     def _loop(self, node: _Node, args: list[Tensor | None], env: Env) -> list[Tensor]:

@@ -219,6 +219,12 @@ def _print_summary(summary: object, ws: Workspace) -> None:
     for stage, ms in sorted(summary.stage_ms.items(), key=lambda kv: -kv[1]):
         if summary.n_pages:
             rows.append((f"  {stage}", f"{ms / summary.n_pages:.0f} ms/page"))
+    for stats in summary.model_stats:  # GPU runs: how full the device calls were, how busy
+        for name, model in stats.models.items():
+            share = stats.utilisation().get(name, 0.0)
+            rows.append(
+                (f"  model {name}", f"{model.rows_per_call:.1f} rows/call, busy {share:.0%}")
+            )
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)

@@ -213,3 +213,35 @@ def test_the_pipeline_reads_the_same_text_on_either_backend(
         assert [line.text for line in ours] == [line.text for line in reference]
         confidences = [(a.confidence, b.confidence) for a, b in zip(ours, reference, strict=True)]
         assert max(abs(a - b) for a, b in confidences) < 1e-3
+
+
+@pytest.mark.gpu
+def test_half_precision_on_cuda_reads_the_same_text() -> None:
+    """fp16 is opt-in (Runtime(half=True)); this is the check that decides it per machine."""
+    from pipelines.execution.config import load_profile
+    from pipelines.execution.pipeline import Pipeline
+
+    if not CUDA:
+        pytest.skip("no CUDA device")
+    files = [SAMPLES / "receipt.jpg", SAMPLES / "form.png"]
+    texts = []
+    for half in (False, True):
+        pipeline = Pipeline(load_profile("default"), runtime=Runtime(device="cuda", half=half))
+        documents = pipeline.process_many([(path, None) for path in files])
+        texts.append([[line.text for page in d.pages for line in page.lines()] for d in documents])
+    assert texts[0] and texts[1] == texts[0]
+
+
+@pytest.mark.parametrize("name", ["ppocr_det", "layout_cdla", "slanet"])
+def test_every_intermediate_value_is_dropped_after_its_last_reader(name: str) -> None:
+    """Activations are freed as the graph runs (device memory bounds the batch size)."""
+    graph = onnx_torch.load(_shipped(name)).graph
+    made = {n for node in graph.nodes for n in node.outputs if n}
+    released = [n for names in graph.release for n in names]
+    assert len(released) == len(set(released))  # each once
+    assert set(released) == made - set(graph.outputs)
+    position = {n: i for i, names in enumerate(graph.release) for n in names}
+    for index, node in enumerate(graph.nodes):  # never before a reader
+        for value in node.inputs:
+            if value in position:
+                assert position[value] >= index
