@@ -23,7 +23,7 @@ import multiprocessing as mp
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener, wait
 from pathlib import Path
@@ -65,13 +65,17 @@ class ServerStats:
                 for name, s in self.models.items()}  # fmt: skip
 
 
+Reply = Callable[[str, Any], None]  # ("ok", output rows) or ("error", reason)
+
+
 @dataclass
-class _Request:
-    conn: Connection
-    request_id: int
+class Request:
+    """One worker's model call; `reply` carries the answer back by whatever transport."""
+
     path: str
     output_names: list[str] | None
     feeds: dict[str, np.ndarray]
+    reply: Reply
 
 
 def _batchable(model: ModelSession) -> bool:
@@ -80,13 +84,14 @@ def _batchable(model: ModelSession) -> bool:
     return len(inputs) == 1 and not isinstance(inputs[0].shape[0], int)
 
 
-def _group_key(request: _Request) -> tuple[Any, ...]:
+def _group_key(request: Request) -> tuple[Any, ...]:
     shapes = tuple((name, v.shape[1:], v.dtype.str) for name, v in sorted(request.feeds.items()))
     return (request.path, tuple(request.output_names or ()), shapes)
 
 
-class _Serving:
-    """The server process's state: sessions by model file, connections, statistics."""
+class Batcher:
+    """Sessions by model file on one device, the batching rule and the statistics; the
+    transports (a Unix socket per worker here, a Ray actor in the Ray executor) feed it."""
 
     def __init__(self, runtime: Runtime, max_rows: int) -> None:
         self.runtime, self.max_rows = runtime, max_rows
@@ -105,7 +110,7 @@ class _Serving:
         return {"inputs": info(model.get_inputs()), "outputs": info(model.get_outputs()),
                 "meta": meta}  # fmt: skip
 
-    def run_group(self, group: list[_Request]) -> None:
+    def run_group(self, group: list[Request]) -> None:
         """One device call for requests of one model and shape; each gets its own rows back."""
         first = group[0]
         model = self.session(first.path)
@@ -121,16 +126,16 @@ class _Serving:
         stats.requests += len(group)
         offsets = np.cumsum([0, *sizes])
         for index, request in enumerate(group):
-            rows = [out[offsets[index] : offsets[index + 1]] for out in outputs]
-            _answer(request.conn, ("ok", request.request_id, rows))
+            request.reply("ok", [out[offsets[index] : offsets[index + 1]] for out in outputs])
 
-    def run(self, requests: list[_Request]) -> None:
-        groups: dict[tuple[Any, ...], list[_Request]] = defaultdict(list)
+    def run(self, requests: list[Request]) -> None:
+        """Answer every request: those of one model and shape in shared device calls."""
+        groups: dict[tuple[Any, ...], list[Request]] = defaultdict(list)
         for request in requests:
             try:
                 batchable = _batchable(self.session(request.path))
             except Exception as error:  # a missing or broken model file fails its requests
-                _answer(request.conn, ("error", request.request_id, f"{error}"))
+                request.reply("error", f"{error}")
                 continue
             key = _group_key(request) if batchable else ("alone", id(request))
             groups[key].append(request)
@@ -142,7 +147,7 @@ class _Serving:
                 except Exception as error:  # the model failed: each request gets the reason
                     logger.exception("model server: a batch failed")
                     for request in part:
-                        _answer(request.conn, ("error", request.request_id, f"{error}"))
+                        request.reply("error", f"{error}")
 
 
 def _answer(conn: Connection, message: tuple[Any, ...]) -> None:
@@ -150,8 +155,12 @@ def _answer(conn: Connection, message: tuple[Any, ...]) -> None:
         conn.send(message)
 
 
+def _replier(conn: Connection, request_id: int) -> Reply:
+    return lambda status, payload: _answer(conn, (status, request_id, payload))
+
+
 def _serve(address: str, ready: Any, runtime: Runtime, max_rows: int, window_s: float) -> None:
-    serving = _Serving(runtime, max_rows)
+    serving = Batcher(runtime, max_rows)
     listener = Listener(address, family="AF_UNIX")
     connections: list[Connection] = []
     new: list[Connection] = []
@@ -181,7 +190,7 @@ def _serve(address: str, ready: Any, runtime: Runtime, max_rows: int, window_s: 
         if readable and window_s > 0:
             time.sleep(window_s)  # let the other workers' requests of this round arrive
             readable = cast("list[Connection]", wait(connections, timeout=0))
-        requests: list[_Request] = []
+        requests: list[Request] = []
         for conn in readable:
             try:
                 message = conn.recv()
@@ -191,7 +200,7 @@ def _serve(address: str, ready: Any, runtime: Runtime, max_rows: int, window_s: 
             kind = message[0]
             if kind == "run":
                 _, request_id, path, output_names, feeds = message
-                requests.append(_Request(conn, request_id, path, output_names, feeds))
+                requests.append(Request(path, output_names, feeds, _replier(conn, request_id)))
             elif kind == "describe":
                 try:
                     _answer(conn, ("ok", message[1], serving.describe(message[2])))
@@ -278,13 +287,13 @@ class _Client:
 
 
 @dataclass(frozen=True)
-class _Info:
+class TensorSpec:
     name: str
     shape: list[int | str]
 
 
 @dataclass(frozen=True)
-class _Meta:
+class ModelMeta:
     custom_metadata_map: dict[str, str]
 
 
@@ -300,17 +309,17 @@ class RemoteSession:
             if address not in self._clients:
                 self._clients[address] = _Client(address)
             description = self._clients[address].call("describe", self.path)
-        self._inputs = [_Info(n, s) for n, s in description["inputs"]]
-        self._outputs = [_Info(n, s) for n, s in description["outputs"]]
-        self._meta = _Meta(description["meta"])
+        self._inputs = [TensorSpec(n, s) for n, s in description["inputs"]]
+        self._outputs = [TensorSpec(n, s) for n, s in description["outputs"]]
+        self._meta = ModelMeta(description["meta"])
 
-    def get_inputs(self) -> Sequence[_Info]:
+    def get_inputs(self) -> Sequence[TensorSpec]:
         return self._inputs
 
-    def get_outputs(self) -> Sequence[_Info]:
+    def get_outputs(self) -> Sequence[TensorSpec]:
         return self._outputs
 
-    def get_modelmeta(self) -> _Meta:
+    def get_modelmeta(self) -> ModelMeta:
         return self._meta
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:

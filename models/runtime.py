@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -128,10 +128,18 @@ class ModelSession(Protocol):
     def get_modelmeta(self) -> Any: ...
 
 
+# Transports for `Runtime.server` addresses "scheme:name" that an executor brings (the Ray
+# executor registers "ray"); any other address is the socket of a local model server.
+REMOTE_SESSIONS: dict[str, Callable[[str, Path], ModelSession]] = {}
+
+
 @cache
 def session(path: Path, runtime: Runtime = DEFAULT_RUNTIME) -> ModelSession:
     """A shared inference session for a model file and runtime (cached per process)."""
     if runtime.server is not None:
+        scheme, _, name = runtime.server.partition(":")
+        if scheme in REMOTE_SESSIONS:
+            return REMOTE_SESSIONS[scheme](name, path)
         from models.model_server import RemoteSession
 
         return RemoteSession(runtime.server, path)

@@ -9,18 +9,13 @@ is opt-in per session and only used on CUDA.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from models import onnx_torch
-
-
-@dataclass(frozen=True)
-class _Meta:
-    custom_metadata_map: dict[str, str]
+from models.model_server import ModelMeta
 
 
 class TorchSession:
@@ -29,7 +24,7 @@ class TorchSession:
         self.half = half and self.device.type == "cuda"
         module = onnx_torch.load(path)
         self._inputs, self._outputs = module.input_info, module.output_info
-        self._meta = _Meta(dict(module.metadata))
+        self._meta = ModelMeta(dict(module.metadata))
         self.module = module.to(self.device)
         if self.half:
             self.module = self.module.half()
@@ -41,7 +36,7 @@ class TorchSession:
     def get_outputs(self) -> list[onnx_torch.TensorInfo]:
         return self._outputs
 
-    def get_modelmeta(self) -> _Meta:
+    def get_modelmeta(self) -> ModelMeta:
         return self._meta
 
     def _tensor(self, value: np.ndarray) -> torch.Tensor:

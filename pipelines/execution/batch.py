@@ -129,7 +129,9 @@ def _executor(
     if kind == "ray":
         from pipelines.execution.ray_executor import RayExecutor  # ray is optional
 
-        return RayExecutor(config, workspace, run_id, workers, password, device, ray_address)
+        return RayExecutor(
+            config, workspace, run_id, workers, password, device, ray_address, model_server
+        )
     return LocalExecutor(config, workspace, run_id, workers, password, device, model_server)
 
 

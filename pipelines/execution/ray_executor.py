@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from extractors.document import Document, document_id_for
+from models.model_server import ServerStats
 from models.runtime import Device, Runtime
 from pipelines.execution.config import PipelineConfig
 from pipelines.execution.executor import (
@@ -131,6 +132,11 @@ class PipelineActor:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # OpenMP inside libraries (not our models)
         from pipelines.execution.pipeline import Pipeline
 
+        if runtime.server is not None:  # models on a GPU actor (ray_models.py)
+            from pipelines.execution.ray_models import register
+
+            register()
+
         self.workspace = Workspace(Path(root))
         self.run_id = run_id
         self.pipeline = Pipeline(config, password=password, runtime=runtime)
@@ -221,6 +227,7 @@ class RayExecutor:
         password: str | None = None,
         device: Device = "auto",
         address: str | None = None,
+        model_server: bool | None = None,
     ) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.ray = import_ray(self.address)  # fail before the batch starts, not in its middle
@@ -228,6 +235,12 @@ class RayExecutor:
         self.workers = max(1, workers)
         self.password, self.device = password, str(device)
         self.config_hash = config.config_hash()
+        # GPU stages on GPU actors: on CUDA the models live in one model-server actor per GPU
+        # and the pipeline actors are CPU-only (None: so on CUDA; True forces it on CPUs).
+        cuda = self.device.startswith("cuda")
+        self.use_model_server = cuda if model_server is None else model_server
+        self.servers: list[Any] = []
+        self.server_stats: list[ServerStats] = []  # per model-server actor, after run()
 
     def run(
         self, jobs: list[Job], on_idle: Callable[[], None] | None = None
@@ -241,6 +254,7 @@ class RayExecutor:
         finally:
             for actor in pool:
                 self._kill(actor, wait=False)
+            self._stop_servers()
             if started_ray:
                 self.ray.shutdown()
 
@@ -262,17 +276,47 @@ class RayExecutor:
             start_local_ray(ray, num_cpus=self.workers)
         return True
 
-    def _remote_class(self) -> tuple[Any, tuple[Any, ...]]:
-        """The actor class with its resources, and the arguments every actor is built with."""
+    def _cluster_gpus(self) -> float:
+        gpus = float(self.ray.cluster_resources().get("GPU", 0))
+        if gpus <= 0:
+            raise RayExecutorError(
+                f"device {self.device} asked for, but the Ray cluster has no GPUs "
+                "(start a GPU worker group, or use --device cpu)"
+            )
+        return gpus
+
+    def _start_servers(self) -> list[str]:
+        """One model-server actor per GPU (one on the CPU when forced); their names. The GPU
+        is their reservation; the batching itself is light, so they hold no CPU slot."""
+        from pipelines.execution.ray_models import NAMESPACE, ModelServerActor
+
+        cuda = self.device.startswith("cuda")
+        count = max(1, int(self._cluster_gpus())) if cuda else 1
+        runtime = Runtime(device="cuda" if cuda else "cpu", threads=0 if cuda else 1)
+        names = [f"folio-models-{self.run_id}-{i}" for i in range(count)]
+        for name in names:
+            remote = self.ray.remote(ModelServerActor).options(
+                name=name, namespace=NAMESPACE, num_cpus=0, num_gpus=1 if cuda else 0,
+                max_restarts=3, max_concurrency=1000,
+            )  # fmt: skip
+            self.servers.append(remote.remote(runtime))
+        return names
+
+    def _stop_servers(self) -> None:
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                self.server_stats.append(self.ray.get(server.stats.remote(), timeout=10))
+            with contextlib.suppress(Exception):
+                self.ray.kill(server, no_restart=True)
+        self.servers = []
+
+    def _remote_class(self) -> tuple[Any, Callable[[int], tuple[Any, ...]]]:
+        """The actor class with its resources, and the arguments of the actor in each slot."""
         local = not self.address
         cuda = self.device.startswith("cuda")
-        if cuda:
-            gpus = float(self.ray.cluster_resources().get("GPU", 0))
-            if gpus <= 0:
-                raise RayExecutorError(
-                    f"device {self.device} asked for, but the Ray cluster has no GPUs "
-                    "(start a GPU worker group, or use --device cpu)"
-                )
+        servers = self._start_servers() if self.use_model_server else []
+        if cuda and not servers:
+            gpus = self._cluster_gpus()
             # Several actors per GPU share it; floored so that N shares always fit on one GPU.
             share = 1.0 if self.workers <= gpus else math.floor(gpus / self.workers * 1e4) / 1e4
             resources: dict[str, Any] = {"num_cpus": 1, "num_gpus": share}
@@ -284,7 +328,15 @@ class RayExecutor:
         device = cast(Device, "cuda" if cuda else self.device)  # the GPU Ray gave is cuda:0
         runtime = Runtime(device=device, threads=threads)
         remote = self.ray.remote(PipelineActor).options(max_restarts=0, **resources)
-        args = (self.config, self.password, str(self.workspace.root), self.run_id, runtime)
+
+        def args(slot: int) -> tuple[Any, ...]:
+            slot_runtime = (
+                replace(runtime, device="cpu", server=f"ray:{servers[slot % len(servers)]}")
+                if servers else runtime
+            )  # fmt: skip
+            return (self.config, self.password, str(self.workspace.root), self.run_id,
+                    slot_runtime)  # fmt: skip
+
         return remote, args
 
     def _kill(self, actor: _Actor, wait: bool = True) -> None:
@@ -310,7 +362,7 @@ class RayExecutor:
         credited: set[str] = set()  # sha256 of documents already yielded
         failed_starts = 0
         warned_placement = False
-        pool.extend(_Actor(remote, args) for _ in range(min(self.workers, len(jobs))))
+        pool.extend(_Actor(remote, args(slot)) for slot in range(min(self.workers, len(jobs))))
 
         def credit(results: Iterable[JobResult]) -> Iterator[JobResult]:
             for result in results:
@@ -356,7 +408,7 @@ class RayExecutor:
                             ) from error
                     unfinished = actor.jobs
                     self._kill(actor)
-                    pool[index] = _Actor(remote, args)
+                    pool[index] = _Actor(remote, args(index))
                     if unfinished:
                         yield from credit(
                             self._lost(unfinished, _death_reason(error), pending, deaths)
@@ -366,7 +418,7 @@ class RayExecutor:
                 if reason := actor.overdue(self.config.timeout_s, self.config.stall_timeout_s):
                     unfinished = actor.jobs
                     self._kill(actor)
-                    pool[index] = _Actor(remote, args)
+                    pool[index] = _Actor(remote, args(index))
                     yield from credit(self._stopped(unfinished, reason, pending))
             if not warned_placement and not any(a.ready for a in pool):
                 waited = time.monotonic() - min(a.created for a in pool)

@@ -130,3 +130,37 @@ def test_the_executor_through_a_model_server_gives_the_same_documents(tmp_path: 
             assert calls["PP-OCRv6_det_small.onnx"] >= 2 and calls["PP-OCRv6_rec_small.onnx"] >= 2
         texts[use] = query(workspace, "select text from lines order by text").column(0).to_pylist()
     assert texts[True] and texts[True] == texts[False]
+
+
+def test_the_ray_model_actor_answers_a_call_that_arrives_while_the_device_is_busy() -> None:
+    """The asyncio batcher of the Ray executor's model actor (run here without Ray): a call
+    made while the previous round is on the device must be taken by a next round."""
+    import asyncio
+    import threading
+
+    from pipelines.execution.ray_models import ModelServerActor
+
+    actor = ModelServerActor(Runtime(device="cpu", threads=2), window_ms=1)
+    on_device, release = threading.Event(), threading.Event()
+    run = actor.batcher.run
+
+    def slow_first_round(requests: list) -> None:
+        if not on_device.is_set():
+            on_device.set()
+            release.wait(10)
+        run(requests)
+
+    actor.batcher.run = slow_first_round  # type: ignore[method-assign]
+
+    async def scenario() -> list:
+        first = asyncio.create_task(actor.run(str(REC), None, {"x": _rows(160, 0)}))
+        while not on_device.is_set():
+            await asyncio.sleep(0.01)
+        second = asyncio.create_task(actor.run(str(REC), None, {"x": _rows(160, 1)}))
+        await asyncio.sleep(0.05)  # the second call is queued while the first is on the device
+        release.set()
+        return await asyncio.wait_for(asyncio.gather(first, second), timeout=30)
+
+    answers = asyncio.run(scenario())
+    assert [a[0].shape[0] for a in answers] == [2, 2]
+    assert actor.stats().models[REC.name].calls == 2

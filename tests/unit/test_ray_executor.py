@@ -299,3 +299,26 @@ def test_folio_run_refuses_an_unknown_executor_and_a_missing_ray(
     missing = runner.invoke(app, [*args, "--executor", "ray"], env={"COLUMNS": "200"})
     assert missing.exit_code == 2, missing.output
     assert "ray is not installed; install with bash scripts/setup.sh --ray" in missing.output
+
+
+def test_models_on_a_model_server_actor_give_the_same_documents(tmp_path: Path) -> None:
+    """GPU stages on GPU actors (here forced on the CPU): the pipeline actors send their model
+    calls to one model-server actor; the documents equal the local executor's."""
+    config = load_profile("text")
+    paths = make_inputs(tmp_path / "in", 8, scans_every=2)
+    outcomes = {}
+    for name in ("local", "ray"):
+        workspace = Workspace.open(tmp_path / name)
+        jobs = make_jobs(workspace, paths)
+        if name == "local":
+            results = list(LocalExecutor(config, workspace, "run", 2).run(jobs))
+        else:
+            executor = RayExecutor(config, workspace, "run", 2, model_server=True)
+            results = list(executor.run(jobs))
+            calls = {n: s.calls for stats in executor.server_stats for n, s in stats.models.items()}
+            assert calls.get("PP-OCRv6_det_small.onnx", 0) >= 1, calls
+            assert calls.get("PP-OCRv6_rec_small.onnx", 0) >= 1, calls
+        assert {r.status for r in results} == {"ok"}, [(name, r.errors) for r in results]
+        outcomes[name] = {key: comparable(v[0]) for key, v in staged(workspace).items()}
+    assert len(outcomes["ray"]) == 8
+    assert outcomes["ray"] == outcomes["local"]
