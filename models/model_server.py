@@ -297,18 +297,11 @@ class ModelMeta:
     custom_metadata_map: dict[str, str]
 
 
-class RemoteSession:
-    """A session whose model lives in the model server; the same calls as onnxruntime's."""
+class DescribedSession:
+    """The graph description part of a session whose model lives elsewhere (a server's
+    `describe` answer: inputs, outputs, metadata)."""
 
-    _clients: ClassVar[dict[str, _Client]] = {}  # one connection per server and process
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, address: str, path: Path) -> None:
-        self.address, self.path = address, str(path)
-        with self._lock:
-            if address not in self._clients:
-                self._clients[address] = _Client(address)
-            description = self._clients[address].call("describe", self.path)
+    def __init__(self, description: dict[str, Any]) -> None:
         self._inputs = [TensorSpec(n, s) for n, s in description["inputs"]]
         self._outputs = [TensorSpec(n, s) for n, s in description["outputs"]]
         self._meta = ModelMeta(description["meta"])
@@ -321,6 +314,21 @@ class RemoteSession:
 
     def get_modelmeta(self) -> ModelMeta:
         return self._meta
+
+
+class RemoteSession(DescribedSession):
+    """A session whose model lives in the model server; the same calls as onnxruntime's."""
+
+    _clients: ClassVar[dict[str, _Client]] = {}  # one connection per server and process
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, address: str, path: Path) -> None:
+        self.address, self.path = address, str(path)
+        with self._lock:
+            if address not in self._clients:
+                self._clients[address] = _Client(address)
+            description = self._clients[address].call("describe", self.path)
+        super().__init__(description)
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
         arrays = {name: np.ascontiguousarray(value) for name, value in feeds.items()}

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from models.model_server import Batcher, ModelMeta, Request, ServerStats, TensorSpec
+from models.model_server import Batcher, DescribedSession, Request, ServerStats
 from models.runtime import REMOTE_SESSIONS, Runtime
 
 SCHEME = "ray"
@@ -73,7 +73,7 @@ class ModelServerActor:
             self.batcher.run(requests)
 
 
-class RaySession:
+class RaySession(DescribedSession):
     """A session whose model lives in a `ModelServerActor`; the calls of onnxruntime's."""
 
     def __init__(self, actor_name: str, path: Path) -> None:
@@ -81,19 +81,7 @@ class RaySession:
 
         self.ray, self.path = ray, str(path)
         self.actor = ray.get_actor(actor_name, namespace=NAMESPACE)
-        description = cast("dict[str, Any]", ray.get(self.actor.describe.remote(self.path)))
-        self._inputs: list[TensorSpec] = [TensorSpec(n, s) for n, s in description["inputs"]]
-        self._outputs: list[TensorSpec] = [TensorSpec(n, s) for n, s in description["outputs"]]
-        self._meta: ModelMeta = ModelMeta(description["meta"])
-
-    def get_inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    def get_outputs(self) -> list[TensorSpec]:
-        return self._outputs
-
-    def get_modelmeta(self) -> ModelMeta:
-        return self._meta
+        super().__init__(cast("dict[str, Any]", ray.get(self.actor.describe.remote(self.path))))
 
     def run(self, output_names: list[str] | None, feeds: dict[str, Any]) -> list[np.ndarray]:
         arrays = {name: np.ascontiguousarray(value) for name, value in feeds.items()}
