@@ -122,7 +122,7 @@ def test_the_executor_through_a_model_server_gives_the_same_documents(tmp_path: 
     texts = {}
     for use in (False, True):
         workspace = Workspace.open(tmp_path / f"ws-{use}")
-        summary = run_batch(files, load_profile("default"), workspace, workers=2,
+        summary = run_batch(files, load_profile("text"), workspace, workers=2,
                             model_server=use)  # fmt: skip
         assert summary.statuses["ok"] == 2
         if use:
