@@ -14,7 +14,7 @@ import ctypes
 import itertools
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -30,10 +30,16 @@ MAX_BAR_WIDTH = 3.0
 MIN_LENGTH = 3.0
 # A segment is axis-aligned when it drifts less than this (pt) across its length.
 AXIS_TOLERANCE = 0.5
+# Paint with every channel at or above this (0-255) is white: invisible on a white page.
+WHITE = 250
 # Forms nest rarely; a cap keeps a malicious self-referencing file finite.
 MAX_FORM_DEPTH = 8
 _Matrix = tuple[float, float, float, float, float, float]  # a b c d e f (PDF order)
 _IDENTITY: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+# A filled shape's box in user space and whether its paint is dark.
+_Painted = tuple[tuple[float, float, float, float], bool]
+# How far back in paint order a white shape looks for what lies under it (bounds the cost).
+MAX_UNDER = 500
 
 
 @dataclass(frozen=True)
@@ -98,20 +104,20 @@ def _path_points(obj: pdfium_c.FPDF_PAGEOBJECT) -> list[tuple[list[tuple[float, 
 
 def _segments(
     obj: pdfium_c.FPDF_PAGEOBJECT, matrix: _Matrix
-) -> tuple[list[tuple[float, float, float, float]], bool, bool, float]:
-    """The path's straight segments in user space, whether it is filled / stroked, and its
-    stroke width in user space (scaled by the matrix)."""
+) -> tuple[list[list[tuple[float, float, float, float]]], bool, bool, float]:
+    """The path's straight segments in user space, per subpath, whether it is filled /
+    stroked, and its stroke width in user space (scaled by the matrix)."""
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     pdfium_c.FPDFPath_GetDrawMode(obj, ctypes.byref(fill), ctypes.byref(stroke))
     width = ctypes.c_float()
     pdfium_c.FPDFPageObj_GetStrokeWidth(obj, ctypes.byref(width))
     a, b, c, d, e, f = matrix
-    segs: list[tuple[float, float, float, float]] = []
+    segs: list[list[tuple[float, float, float, float]]] = []
     for points, closed in _path_points(obj):
         pts = [(a * px + c * py + e, b * px + d * py + f) for px, py in points]
         if closed and pts[0] != pts[-1]:
             pts.append(pts[0])
-        segs.extend((*p, *q) for p, q in itertools.pairwise(pts))
+        segs.append([(*p, *q) for p, q in itertools.pairwise(pts)])
     scale = float(np.sqrt(abs(a * d - b * c))) or 1.0
     return segs, fill.value != pdfium_c.FPDF_FILLMODE_NONE, bool(stroke.value), width.value * scale
 
@@ -121,21 +127,53 @@ def _walk(
     parent: _Matrix,
     depth: int,
     found: list[tuple[float, float, float, float, float, bool]],
+    painted: list[_Painted] | None = None,
 ) -> None:
+    painted = [] if painted is None else painted  # filled shapes so far, in paint order
     for obj in objects:
         kind = pdfium_c.FPDFPageObj_GetType(obj)
         if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < MAX_FORM_DEPTH:
             n = pdfium_c.FPDFFormObj_CountObjects(obj)
             inner = [pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(n)]
-            _walk(inner, _compose(_matrix(obj), parent), depth + 1, found)
+            _walk(inner, _compose(_matrix(obj), parent), depth + 1, found, painted)
         elif kind == pdfium_c.FPDF_PAGEOBJ_PATH:
-            segs, filled, stroked, width = _segments(obj, _compose(_matrix(obj), parent))
-            if not segs:
+            subpaths, filled, stroked, width = _segments(obj, _compose(_matrix(obj), parent))
+            if not subpaths:
                 continue
-            if stroked:
-                found.extend((*s, max(width, 0.0), False) for s in segs)
+            if stroked and _dark(obj, pdfium_c.FPDFPageObj_GetStrokeColor):
+                found.extend((*s, max(width, 0.0), False) for segs in subpaths for s in segs)
             elif filled:
-                _filled_bar(segs, found)
+                dark = _dark(obj, pdfium_c.FPDFPageObj_GetFillColor)
+                # Each subpath is its own shape: one path often holds a row's border pieces
+                # (short bars and junction squares), whose union box is no bar at all.
+                for segs in subpaths:
+                    xs = [v for g in segs for v in g[0::2]]
+                    ys = [v for g in segs for v in g[1::2]]
+                    box = (min(xs), min(ys), max(xs), max(ys))
+                    if dark or _on_dark(box, painted):
+                        _filled_bar(segs, found)
+                    painted.append((box, dark))
+
+
+def _dark(obj: pdfium_c.FPDF_PAGEOBJECT, color_of: Any) -> bool:
+    """Paint that shows on a white page: not white, not transparent."""
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    if not color_of(obj, *(ctypes.byref(v) for v in (r, g, b, a))):
+        return True  # no colour to read (pattern, shading): keep it, as before
+    return a.value > 0 and min(r.value, g.value, b.value) < WHITE
+
+
+def _on_dark(box: tuple[float, float, float, float], painted: list[_Painted]) -> bool:
+    """Whether a white shape lies on a dark one (the last filled shape painted under it):
+    white cells on a black table make their borders, but the white boxes generators put
+    behind cell texts (camelot's twotables_2: 399 of them) lie on white and show nothing;
+    read as rulings they cut every wrapped header into rows."""
+    x0, y0, x1, y1 = box
+    for (a0, b0, a1, b1), dark in reversed(painted[-MAX_UNDER:]):
+        tol = AXIS_TOLERANCE
+        if a0 - tol <= x0 and b0 - tol <= y0 and x1 <= a1 + tol and y1 <= b1 + tol:
+            return dark
+    return False  # on the page itself
 
 
 def _filled_bar(

@@ -132,3 +132,39 @@ def test_form_xobject_matrix_applies(tmp_path: Path) -> None:
     assert r.x0 * W == pytest.approx(130, abs=0.1)
     assert r.x1 * W == pytest.approx(370, abs=0.1)
     assert r.y0 * H == pytest.approx(400, abs=0.1)
+
+
+def _raw(pdf: FPDF, operators: str) -> None:
+    """Content-stream operators as written (PDF user space: origin bottom left, in pt)."""
+    pdf._out(operators)  # fpdf2 has no API for one path of several subpaths
+
+
+def test_a_filled_path_of_several_pieces_is_not_one_bar(tmp_path: Path) -> None:
+    """Generators fill a row border as one path of pieces (junction squares, short bars): each
+    piece is its own shape, not one bar across the union of them (which crossed a spanning
+    cell in camelot's twotables_2 and cut it in two)."""
+
+    def draw(pdf: FPDF) -> None:
+        # one path: a 1.4 pt junction square at x 60, a bar from 300 to 540 (y 700, 0.5 thick)
+        _raw(pdf, "0 0 0 rg 60 700 1.4 0.5 re 300 700 240 0.5 re f")
+
+    got = _sorted(_rulings(_pdf(draw, tmp_path / "pieces.pdf")))
+    assert got == [("h", 0.5, 0.125, 0.9, 0.125)]  # the bar alone, from x 300 to 540
+
+
+def test_white_boxes_on_a_white_page_are_not_rulings(tmp_path: Path) -> None:
+    """White boxes behind cell texts show nothing; white cells on a black table do (their
+    edges are the table's visible borders)."""
+
+    def on_white(pdf: FPDF) -> None:
+        _raw(pdf, "1 1 1 rg 100 600 200 30 re f")
+
+    def on_black(pdf: FPDF) -> None:
+        _raw(pdf, "0 0 0 rg 100 500 200 100 re f 1 1 1 rg 101 501 98 98 re f")
+
+    assert _rulings(_pdf(on_white, tmp_path / "white.pdf")) == []
+    carved = _sorted(_rulings(_pdf(on_black, tmp_path / "black.pdf")))
+    white_cell = [
+        r for r in carved if round(r[1] * W) in (101, 199) or round(r[2] * H) in (201, 299)
+    ]
+    assert len(white_cell) >= 4  # the white cell's four edges are borders on the black
