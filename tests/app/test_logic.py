@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.store.workspace import Workspace
 from tests.app.conftest import OK_ID, _ok_document
@@ -149,3 +150,32 @@ def test_background_job_reports_problems(tmp_path: Path) -> None:
     while job.active and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job.state == "finished" and "no such file" in job.message and job.fraction == 1.0
+
+
+def test_uploads_run_on_the_device_folio_app_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`folio app --device X` reaches the app as FOLIO_DEVICE; its uploads run there, and a
+    bad value fails the job with the reason instead of running on some other device."""
+    import workbench.jobs as jobs_module
+    from models.runtime import DEVICE_ENV
+    from pipelines.execution import batch
+
+    seen: list[str] = []
+
+    def fake_run_batch(*args: object, device: str = "auto", **kwargs: object) -> object:
+        seen.append(device)
+        return batch.BatchSummary(run_id="r")
+
+    monkeypatch.setattr(batch, "run_batch", fake_run_batch)
+    workspace = Workspace.open(tmp_path / "ws")
+    for value in ("cpu", "gpu"):
+        monkeypatch.setenv(DEVICE_ENV, value)
+        job = jobs_module.Job(job_id=value, label="upload", names=[])
+        jobs_module._run(job, workspace, [], False, "default", 1)
+        if value == "cpu":
+            assert job.state == "finished"
+        else:
+            assert job.state == "failed"
+            assert "device must be auto, cpu, cuda or cuda:N" in job.message
+    assert seen == ["cpu"]
