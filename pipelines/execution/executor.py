@@ -138,23 +138,16 @@ def _main_script_hidden() -> Iterator[None]:
             sys.modules["__main__"] = main
 
 
-class _Worker:
-    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process: BaseProcess = ctx.Process(
-            target=_worker_main, args=(child, *args), daemon=True
-        )
-        with _main_script_hidden():
-            self.process.start()
-        child.close()
-        self.ready = False
+class TaskClock:
+    """A worker's current task and its clocks, for the time limits (local and Ray workers)."""
+
+    def __init__(self) -> None:
         self.jobs: list[Job] = []  # the task's documents not finished yet
         self.started = self.progressed = 0.0
 
-    def assign(self, task: list[Job]) -> None:
+    def begin(self, task: list[Job]) -> None:
         self.jobs, self.started = list(task), time.monotonic()
         self.progressed = self.started
-        self.conn.send(task)
 
     def finished(self, job: Job) -> None:
         self.jobs = [j for j in self.jobs if j != job]
@@ -173,6 +166,60 @@ class _Worker:
                 "(stall_timeout_s in the profile)"
             )
         return None
+
+
+def next_task(pending: list[Job], workers: int, documents_per_batch: int) -> list[Job]:
+    """The next documents for one worker: up to `documents_per_batch`, but never so many that
+    another worker would sit idle, and a retried document alone."""
+    share = -(-len(pending) // workers)  # ceil: every worker gets its part
+    size = max(1, min(documents_per_batch, share))
+    task: list[Job] = []
+    while pending and len(task) < size:
+        if pending[-1].alone and task:
+            break
+        task.append(pending.pop())
+        if task[-1].alone:
+            break
+    return task
+
+
+def stop_task(
+    unfinished: list[Job], reason: str, pending: list[Job], fail: Callable[[Job, str], JobResult]
+) -> Iterator[JobResult]:
+    """A task stopped (timeout, crash): one document alone fails with the reason; several go
+    back in the queue one per task, so only the one to blame fails."""
+    if len(unfinished) == 1:
+        yield fail(unfinished[0], reason)
+    elif unfinished:
+        logger.warning("a shared task stopped (%s); retrying its %d documents one by one",
+                       reason, len(unfinished))  # fmt: skip
+        pending.extend(replace(job, alone=True) for job in reversed(unfinished))
+
+
+def fail_job(
+    workspace: Workspace, config: PipelineConfig, run_id: str, job: Job, reason: str
+) -> JobResult:
+    """Record a document the executor could not finish, as a failed result bundle."""
+    document = failed_document(job, config, config.config_hash(), reason)
+    result_id = stage_bundle(workspace, document, run_id, job.stored_path)
+    return _summary(job, result_id, document)
+
+
+class _Worker(TaskClock):
+    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.conn, child = ctx.Pipe()
+        self.process: BaseProcess = ctx.Process(
+            target=_worker_main, args=(child, *args), daemon=True
+        )
+        with _main_script_hidden():
+            self.process.start()
+        child.close()
+        self.ready = False
+
+    def assign(self, task: list[Job]) -> None:
+        self.begin(task)
+        self.conn.send(task)
 
     def kill(self) -> None:
         self.process.kill()
@@ -322,35 +369,15 @@ class LocalExecutor:
         return results
 
     def _next_task(self, pending: list[Job]) -> list[Job]:
-        """The next documents for one worker: up to `documents_per_batch`, but never so many
-        that another worker would sit idle, and a retried document alone."""
-        share = -(-len(pending) // self.workers)  # ceil: every worker gets its part
-        size = max(1, min(self.config.documents_per_batch, share))
-        task: list[Job] = []
-        while pending and len(task) < size:
-            if pending[-1].alone and task:
-                break
-            task.append(pending.pop())
-            if task[-1].alone:
-                break
-        return task
+        return next_task(pending, self.workers, self.config.documents_per_batch)
 
     def _stopped(
         self, unfinished: list[Job], reason: str, pending: list[Job]
     ) -> Iterator[JobResult]:
-        """A task stopped (timeout, crash): one document alone fails with the reason; several
-        go back in the queue one per task, so only the one to blame fails."""
-        if len(unfinished) == 1:
-            yield self._fail(unfinished[0], reason)
-            return
-        logger.warning("a shared task stopped (%s); retrying its %d documents one by one",
-                       reason, len(unfinished))  # fmt: skip
-        pending.extend(replace(job, alone=True) for job in reversed(unfinished))
+        return stop_task(unfinished, reason, pending, self._fail)
 
     def _fail(self, job: Job, reason: str) -> JobResult:
-        document = failed_document(job, self.config, self.config_hash, reason)
-        result_id = stage_bundle(self.workspace, document, self.run_id, job.stored_path)
-        return _summary(job, result_id, document)
+        return fail_job(self.workspace, self.config, self.run_id, job, reason)
 
 
 def _crash_reason(exitcode: int | None) -> str:

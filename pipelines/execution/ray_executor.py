@@ -45,11 +45,12 @@ from pipelines.execution.executor import (
     MAX_FAILED_STARTS,
     Job,
     JobResult,
-    LocalExecutor,
+    TaskClock,
     WorkerStartError,
     _summary,
-    _Worker,
-    failed_document,
+    fail_job,
+    next_task,
+    stop_task,
 )
 from pipelines.store.rows import result_id_for
 from pipelines.store.staging import stage_bundle
@@ -178,35 +179,26 @@ class PipelineActor:
             self._events.put(("error", f"{type(error).__name__}: {error}"))
 
 
-class _Actor:
-    """The driver's view of one actor: its handle, the task's unfinished documents, the clock."""
+class _Actor(TaskClock):
+    """The driver's view of one actor: its handle, the task's unfinished documents, the clock
+    (the same time limits and wording as a local worker)."""
 
     def __init__(self, remote_class: Any, args: tuple[Any, ...]) -> None:
+        super().__init__()
         self.handle = remote_class.remote(*args)
         self.ready_ref: Any = self.handle.pid.remote()
         self.pid: int | None = None
         self.poll: Any = None  # the outstanding `events` call while a task runs
-        self.jobs: list[Job] = []
         self.created = time.monotonic()
-        self.started = self.progressed = 0.0
 
     @property
     def ready(self) -> bool:
         return self.pid is not None
 
     def assign(self, task: list[Job]) -> None:
-        self.jobs, self.started = list(task), time.monotonic()
-        self.progressed = self.started
+        self.begin(task)
         self.handle.start.remote(task)
         self.poll = self.handle.events.remote(POLL_S)
-
-    def finished(self, job: Job) -> None:
-        self.jobs = [j for j in self.jobs if j != job]
-        self.started = time.monotonic()  # the next document's time limit starts now
-
-    def overdue(self, timeout_s: float, stall_timeout_s: float) -> str | None:
-        # The same limits and wording as a local worker (it reads jobs/started/progressed only).
-        return _Worker.overdue(cast(_Worker, self), timeout_s, stall_timeout_s)
 
 
 class RayExecutor:
@@ -445,8 +437,7 @@ class RayExecutor:
         return results
 
     def _next_task(self, pending: list[Job]) -> list[Job]:
-        # The local executor's rule for cutting the queue (it reads .config and .workers only).
-        return LocalExecutor._next_task(cast(LocalExecutor, self), pending)
+        return next_task(pending, self.workers, self.config.documents_per_batch)
 
     def _lost(
         self, unfinished: list[Job], reason: str, pending: list[Job], deaths: dict[Job, int]
@@ -479,20 +470,10 @@ class RayExecutor:
                 yield staged
             else:
                 left.append(job)
-        if len(left) == 1:
-            yield self._fail(left[0], reason)
-        elif left:
-            logger.warning(
-                "a shared task stopped (%s); retrying its %d documents one by one",
-                reason,
-                len(left),
-            )
-            pending.extend(replace(job, alone=True) for job in reversed(left))
+        yield from stop_task(left, reason, pending, self._fail)
 
     def _fail(self, job: Job, reason: str) -> JobResult:
-        document = failed_document(job, self.config, self.config_hash, reason)
-        result_id = stage_bundle(self.workspace, document, self.run_id, job.stored_path)
-        return _summary(job, result_id, document)
+        return fail_job(self.workspace, self.config, self.run_id, job, reason)
 
     def _staged_result(self, job: Job) -> JobResult | None:
         """The job's result if this run already staged it (its actor died after staging, before
