@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 Box = tuple[float, float, float, float]
 
 
@@ -76,3 +78,26 @@ def split_at(
         centre = (boxes[i][axis] + boxes[i][axis + 2]) / 2
         parts[sum(centre > c for c in cuts)].append(i)
     return [p for p in parts if p]
+
+
+def best_containers(items: Sequence[Box], containers: Sequence[Box], min_share: float) -> list[int]:
+    """For each item, the container covering the largest share of its area (shares compared
+    to two decimals; the smaller container on a tie, so a title nested in a text box goes to
+    the title), or -1 where none covers `min_share` of it. One matrix, not a loop per pair:
+    a dense page has thousands of words and hundreds of regions."""
+    if not items:
+        return []
+    if not containers:
+        return [-1] * len(items)
+    a = np.asarray(items, dtype=np.float64).reshape(-1, 4)
+    c = np.asarray(containers, dtype=np.float64).reshape(-1, 4)
+    ix = np.minimum(a[:, None, 2], c[None, :, 2]) - np.maximum(a[:, None, 0], c[None, :, 0])
+    iy = np.minimum(a[:, None, 3], c[None, :, 3]) - np.maximum(a[:, None, 1], c[None, :, 1])
+    item_area = np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-12)
+    share = np.clip(ix, 0, None) * np.clip(iy, 0, None) / item_area[:, None]
+    container_area = np.clip(c[:, 2] - c[:, 0], 0, None) * np.clip(c[:, 3] - c[:, 1], 0, None)
+    # Areas are page shares (<= 1), so 1e-6 x area only ever breaks a tie of rounded shares.
+    key = np.where(share >= min_share, np.round(share, 2) - container_area[None, :] * 1e-6, -np.inf)
+    best = key.argmax(axis=1)
+    found = np.isfinite(key[np.arange(len(a)), best])
+    return np.where(found, best, -1).tolist()

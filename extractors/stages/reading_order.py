@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from extractors.document import BLOCK_KINDS, Block, Line, Word
-from extractors.geometry import Box, projection_gaps, split_at
-from extractors.geometry import area as _area
+from extractors.geometry import Box, best_containers, projection_gaps, split_at
 from extractors.geometry import as_box as _box
-from extractors.geometry import intersection as _inter
 from extractors.geometry import union as _union
 from extractors.stage import (
     BLOCKS,
@@ -52,16 +50,10 @@ def assign_lines(
     a tie, so a title nested in a text box goes to the title) and the lines no region holds."""
     per_region: list[list[Line]] = [[] for _ in regions]
     loose: list[Line] = []
-    boxes = [_box(r.bbox) for r in regions]
-    for line in lines:
-        lb = _box(line.bbox)
-        area = max(_area(lb), 1e-12)
-        best, best_key = -1, (0.0, 0.0)
-        for i, rb in enumerate(boxes):
-            share = _inter(lb, rb) / area
-            key = (round(share, 2), -_area(rb))
-            if share >= min_share and (best < 0 or key > best_key):
-                best, best_key = i, key
+    found = best_containers(
+        [_box(ln.bbox) for ln in lines], [_box(r.bbox) for r in regions], min_share
+    )
+    for line, best in zip(lines, found, strict=True):
         (per_region[best] if best >= 0 else loose).append(line)
     return per_region, loose
 

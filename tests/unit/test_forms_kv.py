@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extractors.document import Document, Entity, Relation
 from extractors.stages.forms.kv import FormKvStage
-from extractors.stages.forms.segments import segments
+from extractors.stages.forms.segments import Segment, segments
 from tests.forms_fixtures import APPLICATION, form_document, form_page
 
 
@@ -161,3 +161,24 @@ def test_stacked_labels_of_a_table_are_not_one_wrapped_line() -> None:
         ]
     )
     assert len(segments(page)) == 2
+
+
+def test_a_prose_page_with_few_cues_is_decided_without_building_segments() -> None:
+    from extractors.stages.forms.kv import FormKvOptions, looks_like_form
+
+    line = "a long line of running report text, line {} of the body"
+    prose = form_page([(line.format(n), 0.05, 0.1 + n * 0.02) for n in range(12)])
+
+    def never() -> list[Segment]:
+        raise AssertionError("segments were built although the page's pieces hold no cues")
+
+    assert not looks_like_form(prose, never, 0.08, FormKvOptions())
+    # With enough colon labels the segments decide: here they do make it a form.
+    labels = form_page([(f"Field {n}: value {n}", 0.1, 0.1 + n * 0.03) for n in range(6)])
+    asked: list[int] = []
+
+    def built() -> list[Segment]:
+        asked.append(1)
+        return segments(labels)
+
+    assert looks_like_form(labels, built, 0.08, FormKvOptions()) and asked == [1]

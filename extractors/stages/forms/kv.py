@@ -12,8 +12,9 @@ form stage already took (AcroForm labels) are left alone. Entity ids are `k<n>`,
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import ClassVar
 
 from pydantic import Field
@@ -24,7 +25,7 @@ from extractors.stages.doctype import classify
 from extractors.stages.forms.labels import KEY, label_segments
 from extractors.stages.forms.layout import Neighbours, neighbours
 from extractors.stages.forms.linking import link_values
-from extractors.stages.forms.segments import CHECKED_MARKS, Segment, segments
+from extractors.stages.forms.segments import CHECKED_MARKS, Segment, line_pieces, segments
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,14 @@ class IdMaker:
         return made
 
 
+def _cue_count(segs: Sequence[Segment]) -> int:
+    """Labels ending in a colon, and check boxes."""
+    return sum(1 for s in segs if s.is_checkbox or s.text.rstrip().endswith(":"))
+
+
 def _colon_cues(segs: Sequence[Segment], options: FormKvOptions) -> bool:
-    texts = [s for s in segs if not s.is_checkbox]
-    cues = sum(1 for s in texts if s.text.rstrip().endswith(":")) + sum(
-        1 for s in segs if s.is_checkbox
-    )
-    return cues >= options.min_key_lines and cues >= options.min_key_share * max(1, len(texts))
+    cues, texts = _cue_count(segs), sum(1 for s in segs if not s.is_checkbox)
+    return cues >= options.min_key_lines and cues >= options.min_key_share * max(1, texts)
 
 
 def _shares(page: Page) -> tuple[float, float]:
@@ -85,9 +88,14 @@ def _shares(page: Page) -> tuple[float, float]:
 
 
 def looks_like_form(
-    page: Page, segs: Sequence[Segment], form_probability: float, options: FormKvOptions
+    page: Page,
+    page_segments: Callable[[], Sequence[Segment]],
+    form_probability: float,
+    options: FormKvOptions,
 ) -> bool:
-    """A page of a document that doctype did not call a form, read as one all the same."""
+    """A page of a document that doctype did not call a form, read as one all the same. The
+    page's segments are asked for only when the cheap cues leave it open: on report and paper
+    pages building them was most of this stage's time."""
     if form_probability < options.min_form_probability / 2:
         return False  # doctype is sure it is something else
     if page.text_source in ("native", "mixed"):
@@ -95,9 +103,13 @@ def looks_like_form(
     prose, table = _shares(page)
     if table > options.max_table:
         return False
-    if _colon_cues(segs, options):
+    if form_probability >= options.min_form_probability and prose <= options.max_prose:
         return True
-    return form_probability >= options.min_form_probability and prose <= options.max_prose
+    # Colon-ended pieces and check marks never join another piece, so the page's line pieces
+    # hold at least as many cues as its segments: too few there, too few for sure.
+    if _cue_count(line_pieces(page)) < options.min_key_lines:
+        return False
+    return _colon_cues(page_segments(), options)
 
 
 @register
@@ -118,11 +130,16 @@ class FormKvStage(DocumentStage[FormKvOptions]):
         relation_id = IdMaker("kv", {r.id for r in document.relations})
         form_probability = 1.0 if document.doc_type == "form" else classify(document)[2]["form"]
         for page in document.pages:
-            segs = [s for s in segments(page, self.options.wrap_width) if _free(s, taken)]
+
+            @functools.cache  # built at most once per page, only when asked for
+            def page_segments(page: Page = page) -> list[Segment]:
+                return [s for s in segments(page, self.options.wrap_width) if _free(s, taken)]
+
             if form_probability < 1 and not looks_like_form(
-                page, segs, form_probability, self.options
+                page, page_segments, form_probability, self.options
             ):
                 continue
+            segs = page_segments()
             entities, relations = self._page(page, segs, entity_id, relation_id)
             document.entities.extend(entities)
             document.relations.extend(relations)

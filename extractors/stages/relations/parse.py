@@ -9,18 +9,16 @@ as plain tuples so the rules (and their tests) need no spaCy objects.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.stages import spacy_pipelines
 from extractors.stages.entities.ner import MODEL, recase
 
 logger = logging.getLogger(__name__)
 
-_EXCLUDE = ("ner",)
-_lock = threading.Lock()
-_loaded: dict[str, Any] = {}
+_KEEP = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
 
 
 @dataclass(frozen=True)
@@ -38,14 +36,7 @@ Parse = list[Token]
 
 
 def load(model: str = MODEL) -> Any:
-    with _lock:
-        if model not in _loaded:
-            import spacy  # deferred: only a profile with relations pays spaCy's import
-
-            nlp = spacy.load(model, exclude=list(_EXCLUDE))
-            logger.info("loaded %s with components %s", model, nlp.pipe_names)
-            _loaded[model] = nlp
-        return _loaded[model]
+    return spacy_pipelines.load(model, _KEEP)
 
 
 def parse(

@@ -14,10 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from extractors.document import Block, Cell, Line, Page, Table, Word
-from extractors.geometry import Box, as_box, iou, union
+from extractors.geometry import Box, as_box, best_containers, iou, union
 
 # A word belongs to the cell covering at least this share of it.
 MIN_WORD_SHARE = 0.5
@@ -60,35 +58,16 @@ def page_words(page: Page) -> list[Word]:
     ]
 
 
-def _boxes(items: Sequence[Box]) -> np.ndarray:
-    return np.asarray(items, dtype=np.float64).reshape(-1, 4)
-
-
 def assign_words(
     cells: Sequence[CellBox], words: Sequence[Word], min_share: float = MIN_WORD_SHARE
 ) -> list[list[Word]]:
     """Each word goes to the cell covering the largest share of it (the smaller cell on a tie);
     words no cell covers by `min_share` stay out. Words keep their order within a cell."""
     out: list[list[Word]] = [[] for _ in cells]
-    if not cells or not words:
-        return out
-    c = _boxes([cell.bbox for cell in cells])
-    w = _boxes([as_box(word.bbox) for word in words])
-    ix = np.clip(
-        np.minimum(w[:, None, 2], c[None, :, 2]) - np.maximum(w[:, None, 0], c[None, :, 0]), 0, None
-    )
-    iy = np.clip(
-        np.minimum(w[:, None, 3], c[None, :, 3]) - np.maximum(w[:, None, 1], c[None, :, 1]), 0, None
-    )
-    word_area = np.maximum((w[:, 2] - w[:, 0]) * (w[:, 3] - w[:, 1]), 1e-12)
-    share = ix * iy / word_area[:, None]
-    cell_area = (c[:, 2] - c[:, 0]) * (c[:, 3] - c[:, 1])
-    # Rounded share first, then the smaller cell: a word on a border goes to the tighter cell.
-    key = np.round(share, 2) - cell_area[None, :] * 1e-6
-    best = key.argmax(axis=1)
-    for i, j in enumerate(best):
-        if share[i, j] >= min_share:
-            out[j].append(words[i])
+    boxes = best_containers([as_box(w.bbox) for w in words], [c.bbox for c in cells], min_share)
+    for word, j in zip(words, boxes, strict=True):
+        if j >= 0:
+            out[j].append(word)
     return out
 
 
