@@ -9,7 +9,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -282,6 +282,19 @@ def _print_arrow(table_data: object, title: str | None = None) -> None:
     console.print(table)
 
 
+def _flat_for_csv(table: Any) -> Any:
+    """The result with list, struct and map columns (word ids, bboxes, errors) as JSON text:
+    CSV has no nested values, and pyarrow refuses to write them."""
+    import pyarrow as pa
+
+    for index, column in enumerate(table.schema):
+        if pa.types.is_nested(column.type):
+            values = [None if v is None else json.dumps(v, default=str) for v in
+                      table.column(index).to_pylist()]  # fmt: skip
+            table = table.set_column(index, column.name, pa.array(values, pa.string()))
+    return table
+
+
 @app.command()
 def sql(
     statement: Annotated[str, typer.Argument(help="a SQL query over the workspace views")],
@@ -308,7 +321,7 @@ def sql(
     elif output == "csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(result, sys.stdout.buffer)
+        pacsv.write_csv(_flat_for_csv(result), sys.stdout.buffer)
     else:
         sys.stdout.write(json.dumps(result.to_pylist(), default=str, indent=1) + "\n")
 

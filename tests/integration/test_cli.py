@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -144,6 +146,15 @@ def test_sql_refusals_are_clear(processed: Path) -> None:
         result = folio("sql", statement, "-w", str(processed), check=False)
         assert result.returncode == 2
         assert "refused" in result.stderr
+
+
+def test_sql_as_csv_writes_list_columns_as_json(processed: Path) -> None:
+    query = "SELECT source_name, errors FROM documents ORDER BY source_name"
+    rows = list(
+        csv.DictReader(io.StringIO(folio("sql", query, "-w", str(processed), "-f", "csv").stdout))
+    )
+    assert [r["source_name"] for r in rows] == [d["source_name"] for d in sql(processed, query)]
+    assert all(isinstance(json.loads(r["errors"]), list) for r in rows)
 
 
 def test_bad_inputs_fail_alone_with_reasons(tmp_path: Path) -> None:
