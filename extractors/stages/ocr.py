@@ -26,6 +26,7 @@ from models.ppocr import (
     map_points,
     pad_quad,
 )
+from models.spacing import restore_spaces
 
 SOURCE = "ocr.ppocr"
 
@@ -53,6 +54,9 @@ class PpOcrOptions(StageOptions):
     # On pages with more Latin than East Asian wide letters, lines keep the reading without
     # stray wide characters ('：' for ':', '二' for '='); runs of wide letters stay as read.
     rec_narrow_lines: bool = True
+    # Spaces the recogniser dropped are put back where the crop's ink shows a word gap
+    # (models/spacing.py).
+    rec_restore_spaces: bool = True
     # Lines whose mean character probability is below this are dropped.
     text_score: float = Field(default=0.5, ge=0, le=1)
 
@@ -70,7 +74,7 @@ class OcrLine:
 @register
 class PpOcrStage(PageStage[PpOcrOptions]):
     kind = "ocr.ppocr"
-    version = "2"
+    version = "3"
     requires = ("image",)
     produces = ("lines", "words")
     batch_size = 4
@@ -129,6 +133,8 @@ class PpOcrStage(PageStage[PpOcrOptions]):
                 ) from error
         # One recognition pass over every line of every page: full batches, little padding.
         recognitions = self.recognizer(crops) if crops else []
+        if self.options.rec_restore_spaces:
+            recognitions = _with_spaces(recognitions, crops, [o[0] for o in owners])
         results: list[list[OcrLine]] = [[] for _ in batch]
         for (position, quad, homography), crop, rec in zip(
             owners, crops, recognitions, strict=True
@@ -158,6 +164,19 @@ class PpOcrStage(PageStage[PpOcrOptions]):
                 )
             ctx.scratch[LINES] = lines
             ctx.page.text_source = "ocr"
+
+
+def _with_spaces(
+    recognitions: Sequence[Recognition], crops: Sequence[np.ndarray], pages: Sequence[int]
+) -> list[Recognition]:
+    """Missing spaces restored page by page (each page measures its own word gaps)."""
+    out = list(recognitions)
+    for page in sorted(set(pages)):
+        mine = [i for i, p in enumerate(pages) if p == page]
+        fixed = restore_spaces([out[i] for i in mine], [crops[i] for i in mine])
+        for i, rec in zip(mine, fixed, strict=True):
+            out[i] = rec
+    return out
 
 
 def _wide_letter(char: str) -> bool:
