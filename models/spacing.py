@@ -88,13 +88,20 @@ def _gaps(rec: Recognition, ink: np.ndarray) -> tuple[list[float], list[tuple[in
 _NUMBER_MARKS = frozenset("/.,-")
 
 
-def _inside_number(left: str, right: str) -> bool:
-    """Two digits, or a digit and a date or amount separator: a number is never cut (wide
-    digit gaps in monospaced print are no word gap, and "27/03 /2018" is no date)."""
-    return (
-        (left.isdigit() or left in _NUMBER_MARKS)
-        and (right.isdigit() or right in _NUMBER_MARKS)
-        and (left.isdigit() or right.isdigit())
+def _inside_number(text: str, i: int) -> bool:
+    """Whether the gap after `text[i]` lies inside a number: two digits, a digit and a date
+    or amount separator, or either side of a time's colon ("11:41"). Wide digit gaps in
+    monospaced print are no word gap, and "27/03 /2018" is no date."""
+    left, right = text[i], text[i + 1]
+    numeric = (left.isdigit() or left in _NUMBER_MARKS) and (
+        right.isdigit() or right in _NUMBER_MARKS
+    )
+    if numeric and (left.isdigit() or right.isdigit()):
+        return True
+    before = text[i - 1] if i > 0 else ""
+    after = text[i + 2] if i + 2 < len(text) else ""
+    return (left.isdigit() and right == ":" and after.isdigit()) or (
+        before.isdigit() and left == ":" and right.isdigit()
     )
 
 
@@ -134,7 +141,7 @@ def _spaced(rec: Recognition, ink: np.ndarray, min_gap: float, factor: float) ->
     typical = max(1.0, float(np.median([length for _, length, _ in letters])))
     cuts = {i: (start, start + length) for i, length, start in letters
             if length >= min_gap and length >= factor * typical
-            and not _inside_number(rec.text[i], rec.text[i + 1])}  # fmt: skip
+            and not _inside_number(rec.text, i)}  # fmt: skip
     if not cuts:
         return rec
     text: list[str] = []

@@ -76,6 +76,9 @@ def test_a_page_with_too_few_spaces_uses_the_default_gap() -> None:
 def test_numbers_dates_and_amounts_are_never_cut() -> None:
     # Gaps of 22 px (over half the crop height) inside numbers; the same gap between words
     # is cut, so it is the number that keeps them whole.
-    wide = [_line(t) for t in ("27..03/2018", "12..50", "1..,2", "AB..CD")]
+    wide = [
+        _line(t)
+        for t in ("27..03/2018", "12..50", "1..,2", "11..:..41", "AB..CD", "DATE..:..18/01")
+    ]
     fixed = restore_spaces([r for _, r in wide], [c for c, _ in wide])
-    assert [r.text for r in fixed] == ["2703/2018", "1250", "1,2", "AB CD"]
+    assert [r.text for r in fixed] == ["2703/2018", "1250", "1,2", "11:41", "AB CD", "DATE : 18/01"]
