@@ -61,6 +61,15 @@ def test_an_ocr_word_that_is_the_box_takes_the_mark() -> None:
     assert [w.text for w in line.words] == [EMPTY, "Yes"] and line.text == f"{EMPTY} Yes"
 
 
+def test_a_letter_or_number_under_a_box_is_left_as_read() -> None:
+    # A receipt's "(M)" or a boxed "16" found as a check box: the reading stays.
+    page = form_page([("POPULAR BOOK CO M SDN BHD", 0.1, 0.15), ("16", 0.1, 0.3)])
+    words = [page.blocks[0].lines[0].words[3], page.blocks[1].lines[0].words[0]]
+    boxes = [(tuple(w.bbox), True, 0.9) for w in words]
+    assert place_checkboxes(page, boxes) == 0  # type: ignore[arg-type]
+    assert [b.lines[0].text for b in page.blocks] == ["POPULAR BOOK CO M SDN BHD", "16"]
+
+
 def test_stage_maps_work_image_pixels_to_the_page() -> None:
     image, truth = checkbox_form_image()
     h, w = image.shape[:2]

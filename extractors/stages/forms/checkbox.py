@@ -4,7 +4,8 @@ A check box is a small, square, closed outline standing alone (no ruling runs on
 the cells of a table grid are not boxes); it is checked when there is ink inside it. Each box
 becomes a word `☑` (checked) or `☐` (empty) in the line beside it, or in a line of its own, so
 the page reads "☑ Yes ☐ No" like the form, and `forms.kv` makes CHECKBOX entities of them. An
-OCR word that is the box itself ("口", "O") takes the mark's text instead of a second word.
+OCR word that is the box itself ("口", "O", "[]") takes the mark's text instead of a second word;
+any other word under a box (a letter, a number) is left as read.
 
 `find_checkboxes` is the image half (pixels in, boxes out); `place_checkboxes` writes a page.
 """
@@ -147,7 +148,9 @@ def place_checkboxes(page: Page, boxes: Sequence[tuple[Box, bool, float]]) -> in
     for n, (box, checked, confidence) in enumerate(boxes):
         mark = CHECKED if checked else EMPTY
         covering = [(w, ln) for w, ln, _ in words if intersection(as_box(w.bbox), box) > 0]
-        itself = [w for w, _ in covering if len(w.text) <= 2 and _inside(as_box(w.bbox), box) > 0.6]
+        itself = [
+            w for w, _ in covering if is_box_reading(w.text) and _inside(as_box(w.bbox), box) > 0.6
+        ]
         if itself:
             itself[0].text, itself[0].source = mark, KIND
             for w, line in covering:
@@ -163,6 +166,17 @@ def place_checkboxes(page: Page, boxes: Sequence[tuple[Box, bool, float]]) -> in
         _insert(page, word)
         written += 1
     return written
+
+
+# What the OCR reads a check box as: box-like glyphs, and letters and brackets of that shape.
+_BOX_READINGS = frozenset("口□☐☑☒■▢◻OoD0Q[]()|")
+
+
+def is_box_reading(text: str) -> bool:
+    """An OCR word that is the box itself ("口", "O", "[]"), not a letter or number the box
+    finder took for one (a receipt's "(M)" read as "M", a "16")."""
+    text = text.strip()
+    return 0 < len(text) <= 2 and all(ch in _BOX_READINGS for ch in text)
 
 
 def _inside(inner: Box, outer: Box) -> float:
