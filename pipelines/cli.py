@@ -589,8 +589,13 @@ def evaluate_layout_command(
     baseline: Annotated[
         bool, typer.Option(help="also score the bare CDLA model on the same pages")
     ] = False,
+    tables: Annotated[
+        bool,
+        typer.Option(help="also count false tables: tables found on no table of the truth"),
+    ] = True,
 ) -> None:
-    """Layout accuracy: PubLayNet mAP@0.5 or DocBank token accuracy (vs the bare CDLA model)."""
+    """Layout accuracy: PubLayNet mAP@0.5 or DocBank token accuracy (vs the bare CDLA model),
+    and the tables the whole profile finds on these dense pages where the truth has none."""
     from pipelines.evaluation.evaluate_layout import (
         detect_dataset,
         evaluate_layout,
@@ -610,6 +615,11 @@ def evaluate_layout_command(
     for label, (ours, base) in report.per_class.items():
         bare = f", bare {base:.3f}" if base is not None else ""
         console.print(f"  AP {label}: folio {ours:.3f}{bare}")
+    if tables:
+        from pipelines.evaluation.false_tables import evaluate_false_tables, format_false_tables
+
+        found = evaluate_false_tables(dataset, config, split, limit)
+        console.print(format_false_tables(found), highlight=False)
 
 
 @app.command("evaluate-tables")
