@@ -308,20 +308,23 @@ class PpOcrRecognizer:
 
         `column_width` is how many crop pixels one CTC column covers.
         """
-        best = probs.argmax(axis=1)
+        best = probs.argmax(axis=1)  # once per line: over ~18k classes it is the decoder's cost
         narrow = None
         if self.wide is not None and self.wide[best].any():
-            narrow = self._greedy(np.where(self.wide, 0.0, probs), column_width, crop_width)
-        return self._greedy(probs, column_width, crop_width, narrow)
+            without_wide = np.where(self.wide, 0.0, probs)
+            narrow = self._greedy(
+                without_wide, without_wide.argmax(axis=1), column_width, crop_width
+            )
+        return self._greedy(probs, best, column_width, crop_width, narrow)
 
     def _greedy(
         self,
         probs: np.ndarray,
+        best: np.ndarray,
         column_width: float,
         crop_width: int,
         narrow: Recognition | None = None,
     ) -> Recognition:
-        best = probs.argmax(axis=1)
         best_prob = probs[np.arange(len(best)), best]
         keep = best != 0
         keep[1:] &= best[1:] != best[:-1]
