@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import streamlit as st
 from PIL import Image
@@ -24,6 +25,7 @@ from extractors.document import (
     document_id_for,
 )
 from pipelines.security.principal import Principal, Role
+from pipelines.store.database import query as database_query
 from pipelines.store.loader import load_staged
 from pipelines.store.staging import stage_bundle
 from pipelines.store.workspace import WORKSPACE_ENV, Workspace, atomic_write_json
@@ -193,3 +195,11 @@ def open_page(
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def query(ws: Workspace, sql: str, params: list[object] | None = None) -> pa.Table:
+    """What the database holds once the app's saves are in. A save loads its corrections at
+    once only when the database is free; otherwise the app's background loader does it a
+    moment later. So a test loads the journal itself before it looks (no race with that thread)."""
+    load_staged(ws)
+    return database_query(ws, sql, params)

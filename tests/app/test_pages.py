@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.store.database import query as database_query
-from pipelines.store.loader import load_staged
 from pipelines.store.workspace import Workspace
-from tests.app.conftest import FAILED_ID, OK_ID, open_page
-
-
-def query(ws: Workspace, sql: str, params: list[object] | None = None) -> pa.Table:
-    """What the database holds once the app's staged saves are in: the app hands them to its
-    background loader, so the test loads them itself before it looks (no race with that thread)."""
-    load_staged(ws)
-    return database_query(ws, sql, params)
+from tests.app.conftest import FAILED_ID, OK_ID, open_page, query
 
 
 def _reviewed_words(ws: Workspace) -> list[dict]:

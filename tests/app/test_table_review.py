@@ -6,10 +6,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from extractors.document import Cell, Document, Page, Table
-from pipelines.store.database import query
 from pipelines.store.table_structure import TableState
 from pipelines.store.workspace import Workspace
-from tests.app.conftest import OK_ID, open_page
+from tests.app.conftest import OK_ID, open_page, query
 from workbench.review import Context
 from workbench.table_review import (
     column_name,

@@ -22,10 +22,9 @@ from extractors.document import (
     Word,
     document_id_for,
 )
-from pipelines.store.database import query
 from pipelines.store.loader import load_staged
 from pipelines.store.workspace import WORKSPACE_ENV, Workspace
-from tests.app.conftest import APP, open_page, stage_with_image
+from tests.app.conftest import APP, open_page, query, stage_with_image
 from workbench.overlay import page_links
 
 DOC_ID = document_id_for("d" * 64)
