@@ -113,29 +113,30 @@ def restore_spaces(
     """The readings of one page's lines with the missing spaces put back (a reading's
     `narrow` alternative too)."""
     inks = [ink_columns(crop) for crop in crops]
+    measured = [_gaps(rec, ink) for rec, ink in zip(recognitions, inks, strict=True)]
     word_gaps = [
-        gap / crop.shape[0]
-        for rec, ink, crop in zip(recognitions, inks, crops, strict=True)
-        for gap in _gaps(rec, ink)[0]
-    ]
+        gap / crop.shape[0] for (spaces, _), crop in zip(measured, crops, strict=True)
+        for gap in spaces
+    ]  # fmt: skip
     if len(word_gaps) >= spacing.min_spaces:
         threshold = max(spacing.min_gap, spacing.word_gap_share * float(np.median(word_gaps)))
     else:
         threshold = spacing.default_gap
     out = []
-    for rec, ink, crop in zip(recognitions, inks, crops, strict=True):
-        fixed = _spaced(rec, ink, threshold * crop.shape[0], spacing.letter_gap_factor)
+    for rec, (_, letters), ink, crop in zip(recognitions, measured, inks, crops, strict=True):
+        min_gap, factor = threshold * crop.shape[0], spacing.letter_gap_factor
+        fixed = _spaced(rec, letters, min_gap, factor)
         if rec.narrow is not None:
-            fixed = replace(
-                fixed, narrow=_spaced(rec.narrow, ink, threshold * crop.shape[0],
-                                      spacing.letter_gap_factor)
-            )  # fmt: skip
+            narrow_letters = _gaps(rec.narrow, ink)[1]
+            fixed = replace(fixed, narrow=_spaced(rec.narrow, narrow_letters, min_gap, factor))
         out.append(fixed)
     return out
 
 
-def _spaced(rec: Recognition, ink: np.ndarray, min_gap: float, factor: float) -> Recognition:
-    letters = _gaps(rec, ink)[1]
+def _spaced(
+    rec: Recognition, letters: list[tuple[int, int, int]], min_gap: float, factor: float
+) -> Recognition:
+    """`rec` with a space in each letter gap (char index, length, start) wide enough."""
     if not letters:
         return rec
     typical = max(1.0, float(np.median([length for _, length, _ in letters])))
