@@ -137,6 +137,13 @@ class _StageBase(Generic[OptionsT]):
         return self.kind
 
     @property
+    def recorded_version(self) -> str:
+        """The version results record (`pipeline.stages`): the code's, plus for stages that
+        read a learned model, which model; so review statistics per stage version compare
+        models too."""
+        return self.version
+
+    @property
     def pages_per_batch(self) -> int:
         return max(1, self.options.batch_size or self.batch_size)
 

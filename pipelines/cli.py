@@ -550,34 +550,6 @@ def _n_items(split_dir: Path, limit: int | None) -> int:
     return len(dataset_items(split_dir, limit))
 
 
-@app.command()
-def calibrate(
-    workspace: WorkspaceOpt = None,
-    min_items: Annotated[
-        int, typer.Option(help="reviewed items of one kind and stage before fitting")
-    ] = 50,
-) -> None:
-    """Calibrate confidence on this workspace's reviews (accepted = right, corrected or
-    deleted = wrong): an isotonic map per element type and stage, with the calibration error
-    before and after on held-back documents. The review app then flags what is less likely
-    right than FOLIO_REVIEW_TARGET (0.9)."""
-    from pipelines.evaluation.review_calibration import fit_workspace, write_calibration
-
-    ws = Workspace.open(workspace)
-    fitted = fit_workspace(ws, min_items)
-    if not fitted:
-        console.print(f"nothing to calibrate yet: no element type has {min_items} reviewed items")
-        return
-    path = write_calibration(ws, fitted)
-    table = Table("kind:stage", "reviewed", "held back", "ECE before", "ECE after")
-    for f in fitted:
-        table.add_row(
-            f.key, str(f.n), str(f.held_back), f"{f.ece_before:.4f}", f"{f.ece_after:.4f}"
-        )
-    console.print(table)
-    console.print(f"written: {path}")
-
-
 @app.command("evaluate-layout")
 def evaluate_layout_command(
     dataset: Annotated[

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-# Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`.
-from pipelines import cli_erase, cli_security  # noqa: F401
+# Imported for their commands: `folio erase`/`retention`, `folio users`/`keys`/`audit`,
+# `folio train`/`evaluate-learning`.
+from pipelines import cli_erase, cli_learning, cli_security  # noqa: F401
 from pipelines.cli import WorkspaceOpt, _bind_mode, _fail, app, console, err
 from pipelines.security.accounts import AccountStore
 from service.settings import ServiceSettings

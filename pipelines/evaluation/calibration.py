@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractors.document import Document
+from extractors.document import Document, Word
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ def expected_calibration_error(
     return sum(c / n * abs(right / c - conf / c) for conf, right, c in totals if c)
 
 
-def funsd_word_outcomes(document: Document, gt_path: Path) -> list[tuple[float, bool]]:
-    """(confidence, right) for the document's first-page words checkable against FUNSD."""
+def funsd_word_checks(document: Document, gt_path: Path) -> list[tuple[Word, bool]]:
+    """(word, right) for the document's first-page words checkable against FUNSD."""
     form = json.loads(gt_path.read_text())["form"]
     truth = [(w["box"], w["text"].strip().lower()) for e in form for w in e["words"]]
     if not document.pages:
@@ -110,8 +110,13 @@ def funsd_word_outcomes(document: Document, gt_path: Path) -> list[tuple[float, 
         cy = (word.bbox[1] + word.bbox[3]) / 2 * page.height
         inside = [t for box, t in truth if box[0] <= cx <= box[2] and box[1] <= cy <= box[3]]
         if inside:
-            out.append((word.confidence, word.text.strip().lower() in inside))
+            out.append((word, word.text.strip().lower() in inside))
     return out
+
+
+def funsd_word_outcomes(document: Document, gt_path: Path) -> list[tuple[float, bool]]:
+    """(confidence, right) for the document's first-page words checkable against FUNSD."""
+    return [(word.confidence, right) for word, right in funsd_word_checks(document, gt_path)]
 
 
 def split_outcomes(
@@ -124,33 +129,3 @@ def split_outcomes(
         if document is not None and "funsd" in gt:
             out += funsd_word_outcomes(document, split_dir / gt["funsd"])
     return out
-
-
-def main(fit_split: Path, eval_split: Path, profile: str = "default") -> str:
-    """Fit word calibration on one FUNSD split, report ECE before and after on another."""
-    from pipelines.evaluation.evaluate import process_split
-    from pipelines.execution.config import load_profile
-
-    config = load_profile(profile)
-    fit = split_outcomes(fit_split, process_split(fit_split, config))
-    held = split_outcomes(eval_split, process_split(eval_split, config))
-    calibration = fit_isotonic([c for c, _ in fit], [o for _, o in fit])
-    lines = [
-        f"word calibration fitted on {fit_split} ({len(fit)} words), {len(calibration.x)} steps"
-    ]
-    for name, data in ((str(fit_split), fit), (str(eval_split), held)):
-        conf, ok = [c for c, _ in data], [o for _, o in data]
-        before = expected_calibration_error(conf, ok)
-        after = expected_calibration_error([calibration(c) for c in conf], ok)
-        accuracy = sum(ok) / max(1, len(ok))
-        lines.append(
-            f"{name}: {len(data)} words, right {accuracy:.3f}, mean confidence "
-            f"{sum(conf) / max(1, len(conf)):.3f}, ECE before {before:.4f}, after {after:.4f}"
-        )
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(main(Path(sys.argv[1]), Path(sys.argv[2])))

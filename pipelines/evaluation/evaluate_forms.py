@@ -185,7 +185,7 @@ def overlap(p: Item, g: Item, criterion: str) -> float:
     return mine + theirs if mine > 0.5 and theirs >= 0.5 else 0.0
 
 
-def _one_to_one(
+def one_to_one(
     pred: dict[str, Item],
     truth: dict[Any, Item],
     criterion: str,
@@ -214,10 +214,10 @@ def _one_to_one(
 def score_form(pred: Predicted, truth: Truth, criterion: str = "words") -> Scored:
     """Labelling and linking counts of one form (see the module docstring)."""
     everything = {**truth.entities, **truth.others}
-    anywhere = _one_to_one(pred.entities, everything, criterion, same_label=False)
+    anywhere = one_to_one(pred.entities, everything, criterion, same_label=False)
     on_other = {p for p, t in anywhere.items() if t in truth.others}
     scored = {p: item for p, item in pred.entities.items() if p not in on_other}
-    labelled = _one_to_one(scored, truth.entities, criterion, same_label=True)
+    labelled = one_to_one(scored, truth.entities, criterion, same_label=True)
     result = Scored()
     for name in LABELS.values():
         result.per_label[name] = Counts(

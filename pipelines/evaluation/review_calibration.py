@@ -28,6 +28,7 @@ from pipelines.store.database import query
 from pipelines.store.workspace import Workspace, atomic_write_json
 
 CALIBRATION_FILE = "calibration.json"
+REVIEWS = "reviews"  # the origin of maps fitted on the workspace's own reviews
 MIN_ITEMS = 50  # reviewed items of one kind before a map is worth fitting
 HELD_BACK = 5  # one document in five is held back for the "after" figure
 
@@ -80,25 +81,40 @@ def fit_workspace(workspace: Workspace, min_items: int = MIN_ITEMS) -> list[Fitt
     return fitted
 
 
-def write_calibration(workspace: Workspace, fitted: list[Fitted]) -> Path:
+def write_calibration(
+    workspace: Workspace,
+    fitted: list[Fitted],
+    origin: str = REVIEWS,
+    stage_versions: dict[str, str] | None = None,
+) -> Path:
+    """Store maps in the workspace, beside the ones already there: a key fitted now replaces
+    its old map, except that a map fitted on a public dataset never replaces one fitted on the
+    workspace's own reviews (they know its documents)."""
     path = workspace.root / CALIBRATION_FILE
-    atomic_write_json(
-        path,
-        {
-            "fitted_at": datetime.now(UTC).isoformat(),
-            "maps": {
-                f.key: {
-                    **f.calibration.to_json(),
-                    "n": f.n,
-                    "held_back": f.held_back,
-                    "ece_before": round(f.ece_before, 5),
-                    "ece_after": round(f.ece_after, 5),
-                }
-                for f in fitted
-            },
-        },
-    )
+    maps = _stored_maps(path)
+    for f in fitted:
+        mine = f.key in maps and maps[f.key].get("origin", REVIEWS) == REVIEWS
+        if origin != REVIEWS and mine:
+            continue
+        maps[f.key] = {
+            **f.calibration.to_json(),
+            "n": f.n,
+            "held_back": f.held_back,
+            "ece_before": round(f.ece_before, 5),
+            "ece_after": round(f.ece_after, 5),
+            "origin": origin,
+            "stage_version": (stage_versions or {}).get(f.key),
+        }
+    atomic_write_json(path, {"fitted_at": datetime.now(UTC).isoformat(), "maps": maps})
     return path
+
+
+def _stored_maps(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        maps = json.loads(path.read_text()).get("maps") or {}
+    except (FileNotFoundError, ValueError, AttributeError):
+        return {}
+    return dict(maps) if isinstance(maps, dict) else {}
 
 
 def read_calibration(workspace: Workspace) -> dict[str, Calibration]:

@@ -25,6 +25,7 @@ from models.runtime import Device
 from pipelines.execution.config import PipelineConfig
 from pipelines.execution.executor import Job, JobResult, LocalExecutor
 from pipelines.execution.runs import RunRecord
+from pipelines.learning.registry import with_learned_models
 from pipelines.store.database import known_result_ids
 from pipelines.store.loader import load_best_effort, load_with_retries
 from pipelines.store.rows import result_id_for
@@ -167,6 +168,8 @@ def run_batch(
     load_best_effort(workspace)  # what a previous, killed batch finished goes in first
 
     files, summary.problems = discover(paths, summary.unsupported)
+    # The workspace's active learned models (folio train) are part of what it runs.
+    config = with_learned_models(config, workspace)
     config_hash = config.config_hash()
     done = known_result_ids(workspace)
     if retry_failed:

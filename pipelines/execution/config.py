@@ -67,7 +67,7 @@ class PipelineConfig(BaseModel):
 
     def stage_versions(self) -> dict[str, str]:
         """Every stage's version, the PDF text layer's (source `pdf`) included."""
-        versions = {stage.name: stage.version for stage in self.build_stages()}
+        versions = {stage.name: stage.recorded_version for stage in self.build_stages()}
         return {TEXT_LAYER_SOURCE: TEXT_LAYER_VERSION, **versions}
 
     def config_hash(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -22,10 +23,13 @@ from pydantic import Field
 from extractors.document import Document, Entity, Page, Relation
 from extractors.stage import BLOCKS, DocumentStage, StageOptions, register
 from extractors.stages.doctype import classify
+from extractors.stages.forms.features import FEATURES_VERSION, LABELS, segment_features
 from extractors.stages.forms.labels import KEY, label_segments
 from extractors.stages.forms.layout import Neighbours, neighbours
 from extractors.stages.forms.linking import link_values
 from extractors.stages.forms.segments import CHECKED_MARKS, Segment, line_pieces, segments
+from models.assets import file_sha256
+from models.segment_classifier import ModelFileError, SegmentClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,12 @@ class FormKvOptions(StageOptions):
     """Share of a page's words in table blocks above which it is a table (tables.* own it)."""
     wrap_width: float = Field(default=0.3, gt=0, le=1)
     """A line this wide (share of the page) wraps on to the next line when aligned with it."""
+    labeller: str | None = None
+    """A labelling model trained on reviewed forms (`folio train`; a `.npz` path): it relabels
+    the segments after the rules, reading their labels as features. None: the rules alone."""
+    labeller_sha256: str | None = None
+    """The model file's checksum: it makes the configuration, and so the results, tell one
+    model from another; a file that no longer matches fails the stage."""
 
 
 class IdMaker:
@@ -120,12 +130,24 @@ class FormKvStage(DocumentStage[FormKvOptions]):
     produces: ClassVar[tuple[str, ...]] = (FORM_ENTITIES, "document.relations")
     Options: ClassVar[type[StageOptions]] = FormKvOptions
 
+    @property
+    def recorded_version(self) -> str:
+        sha = self.options.labeller_sha256
+        if not self.options.labeller:
+            return self.version
+        return f"{self.version}+model.{sha[:12]}" if sha else f"{self.version}+model"
+
     def annotate(self, document: Document, prediction: object) -> None:
         document.entities = [e for e in document.entities if e.source != self.kind]
         document.relations = [r for r in document.relations if r.source != self.kind]
         if document.doc_type in NOT_FORMS:
             return
-        taken = {w for e in document.entities if e.source.startswith("forms.") for w in e.word_ids}
+        labeller = (
+            load_labeller(self.options.labeller, self.options.labeller_sha256)
+            if self.options.labeller
+            else None
+        )
+        taken = taken_words(document)
         entity_id = IdMaker("k", {e.id for e in document.entities})
         relation_id = IdMaker("kv", {r.id for r in document.relations})
         form_probability = 1.0 if document.doc_type == "form" else classify(document)[2]["form"]
@@ -133,22 +155,28 @@ class FormKvStage(DocumentStage[FormKvOptions]):
 
             @functools.cache  # built at most once per page, only when asked for
             def page_segments(page: Page = page) -> list[Segment]:
-                return [s for s in segments(page, self.options.wrap_width) if _free(s, taken)]
+                return form_segments(page, taken, self.options.wrap_width)
 
             if form_probability < 1 and not looks_like_form(
                 page, page_segments, form_probability, self.options
             ):
                 continue
             segs = page_segments()
-            entities, relations = self._page(page, segs, entity_id, relation_id)
+            entities, relations = self._page(page, segs, entity_id, relation_id, labeller)
             document.entities.extend(entities)
             document.relations.extend(relations)
 
     def _page(
-        self, page: Page, segs: list[Segment], entity_id: IdMaker, relation_id: IdMaker
+        self,
+        page: Page,
+        segs: list[Segment],
+        entity_id: IdMaker,
+        relation_id: IdMaker,
+        labeller: SegmentClassifier | None = None,
     ) -> tuple[list[Entity], list[Relation]]:
-        nb = neighbours(segs)
-        label_segments(segs, nb)
+        nb = rule_labelled(segs)
+        if labeller is not None:
+            relabel(segs, nb, labeller)
         boxes = _checkbox_labels(segs, nb)
         ids: dict[int, str] = {}
         entities: list[Entity] = []
@@ -191,8 +219,47 @@ class FormKvStage(DocumentStage[FormKvOptions]):
         )
 
 
-def _free(s: Segment, taken: set[str]) -> bool:
-    return not any(w.id in taken for w in s.words)
+def taken_words(document: Document) -> set[str]:
+    """Words another form stage already made entities of (AcroForm labels)."""
+    return {
+        w
+        for e in document.entities
+        if e.source.startswith("forms.") and e.source != KIND
+        for w in e.word_ids
+    }
+
+
+def form_segments(page: Page, taken: set[str], wrap_width: float) -> list[Segment]:
+    """The page's segments this stage labels (none holding a taken word)."""
+    return [s for s in segments(page, wrap_width) if not any(w.id in taken for w in s.words)]
+
+
+def rule_labelled(segs: Sequence[Segment]) -> Neighbours:
+    """Label the segments by the rules (forms/labels.py); their neighbours, for what follows."""
+    nb = neighbours(segs)
+    label_segments(segs, nb)
+    return nb
+
+
+def relabel(segs: Sequence[Segment], nb: Neighbours, labeller: SegmentClassifier) -> None:
+    """The learned labeller's label and probability for every segment but check boxes."""
+    if not segs:
+        return
+    probabilities = labeller.probabilities(segment_features(segs, nb))
+    for s, row in zip(segs, probabilities, strict=True):
+        if not s.is_checkbox:
+            best = int(row.argmax())
+            s.label, s.score = labeller.labels[best], round(float(row[best]), 3)
+
+
+@functools.lru_cache(maxsize=4)
+def load_labeller(path: str, sha256: str | None) -> SegmentClassifier:
+    """A labelling model, read once per worker; a checksum that does not match fails."""
+    if not Path(path).is_file():
+        raise ModelFileError(f"labelling model not found: {path} (folio train makes one)")
+    if sha256 is not None and file_sha256(Path(path)) != sha256:
+        raise ModelFileError(f"{path} is not the model this configuration names (checksum)")
+    return SegmentClassifier.load(Path(path), labels=LABELS, features_version=FEATURES_VERSION)
 
 
 def _checkbox_labels(segs: Sequence[Segment], nb: Neighbours) -> list[tuple[int, int]]:
