@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipelines.cli import WorkspaceOpt, _audit, _device, _fail, app, console
+from pipelines.cli import WorkspaceOpt, _device, _fail, app, console
 from pipelines.store.workspace import Workspace
 
 
@@ -33,47 +33,32 @@ def train(
     """Learn from reviewed documents: fit the form labeller (KEY/VALUE/HEADER) on them, keep it
     only when it beats the current one on held-back reviewed documents, and refit the
     confidence calibration. Later `folio run` batches use the active version."""
-    from pipelines.learning.registry import FORM_LABELLER, activate, active, versions
+    from pipelines.learning.registry import FORM_LABELLER
+    from pipelines.security.principal import cli_principal
 
     ws = Workspace.open(workspace)
-    if list_versions or activate_version:
-        known = versions(ws, FORM_LABELLER)
-        if activate_version:
-            chosen = next((v for v in known if v.version == activate_version), None)
-            if chosen is None:
-                _fail(f"no version {activate_version!r} of {FORM_LABELLER} in this workspace")
-            activate(ws, chosen)
-            _audit(ws, "model.activate", f"{FORM_LABELLER}:{chosen.version}")
-            console.print(f"{FORM_LABELLER}: {chosen.version} is now in use")
-            return
-        current = active(ws, FORM_LABELLER)
-        table = Table("task", "version", "trained at", "documents", "held-back F1", "against", "")
-        for v in known:
-            r = v.report
-            table.add_row(
-                v.task, v.version, str(r.get("trained_at", ""))[:19], str(r.get("documents")),
-                f"{r.get('held_back_f1', 0):.3f}",
-                f"{r.get('measured_against')} {r.get('current_f1', 0):.3f}",
-                "in use" if current is not None and current.version == v.version else "",
-            )  # fmt: skip
-        console.print(table if known else "no model versions yet (folio train makes them)")
+    if activate_version:
+        from pipelines.learning.train import activate_as
+
+        try:
+            chosen = activate_as(ws, cli_principal(), activate_version)
+        except ValueError as error:
+            _fail(str(error))
+        console.print(f"{FORM_LABELLER}: {chosen.version} is now in use")
+        return
+    if list_versions:
+        _print_versions(ws)
         return
     from pipelines.learning.fit import TorchMissing
-    from pipelines.learning.train import train_form_labeller
+    from pipelines.learning.train import train_as
 
-    run_on = _device(device)
     try:
-        report = train_form_labeller(ws, min_documents, device=run_on)
+        report = train_as(ws, cli_principal(), min_documents, device=_device(device))
     except TorchMissing as error:
         _fail(str(error))
     console.print(f"{FORM_LABELLER}: {report.reason}")
     if report.version is not None:
         console.print(f"stored as {report.version.version} ({report.version.path})")
-        _audit(
-            ws, "model.train", f"{FORM_LABELLER}:{report.version.version}",
-            promoted=report.promoted, documents=report.documents,
-            held_back_f1=round(report.candidate_f1, 4), current_f1=round(report.current_f1, 4),
-        )  # fmt: skip
     if calibrate:
         from pipelines.evaluation.review_calibration import fit_workspace, write_calibration
 
@@ -86,6 +71,26 @@ def train(
                     f"on {f.held_back} held-back items"
                 )
             console.print(f"written: {path}")
+
+
+def _print_versions(ws: Workspace) -> None:
+    from pipelines.learning.registry import FORM_LABELLER, active, versions
+
+    known = versions(ws, FORM_LABELLER)
+    if not known:
+        console.print("no model versions yet (folio train makes them)")
+        return
+    current = active(ws, FORM_LABELLER)
+    table = Table("task", "version", "trained at", "documents", "held-back F1", "against", "")
+    for v in known:
+        r = v.report
+        table.add_row(
+            v.task, v.version, str(r.get("trained_at", ""))[:19], str(r.get("documents")),
+            f"{r.get('held_back_f1', 0):.3f}",
+            f"{r.get('measured_against')} {r.get('current_f1', 0):.3f}",
+            "in use" if current is not None and current.version == v.version else "",
+        )  # fmt: skip
+    console.print(table)
 
 
 @app.command("evaluate-learning")

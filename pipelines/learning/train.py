@@ -23,7 +23,16 @@ from extractors.stages.forms.features import FEATURES_VERSION, LABELS, RULE_COLU
 from models.segment_classifier import ModelFileError, SegmentClassifier
 from pipelines.learning.fit import FitSettings, fit_classifier
 from pipelines.learning.form_examples import PageExamples, form_examples
-from pipelines.learning.registry import FORM_LABELLER, ModelVersion, activate, active, register
+from pipelines.learning.registry import (
+    FORM_LABELLER,
+    ModelVersion,
+    activate,
+    active,
+    register,
+    versions,
+)
+from pipelines.security import audit
+from pipelines.security.principal import Principal
 from pipelines.store.workspace import Workspace
 
 HELD_BACK = 5
@@ -148,3 +157,33 @@ def train_form_labeller(
         FORM_LABELLER, n_docs, len(train_ids), len(back_ids), len(y_train), len(y_back),
         current_name, current_f1, candidate_f1, version, promoted, reason,
     )  # fmt: skip
+
+
+def train_as(
+    workspace: Workspace,
+    actor: Principal,
+    min_documents: int = MIN_DOCUMENTS,
+    device: str = "cpu",
+) -> TrainReport:
+    """`train_form_labeller` for an admin (the CLI's user, the app's Admin page), audited."""
+    actor.require("admin")
+    report = train_form_labeller(workspace, min_documents, device=device)
+    if report.version is not None:
+        audit.record(
+            workspace, actor, "model.train", f"{report.task}:{report.version.version}",
+            {"promoted": report.promoted, "documents": report.documents,
+             "held_back_f1": round(report.candidate_f1, 4),
+             "current_f1": round(report.current_f1, 4)},
+        )  # fmt: skip
+    return report
+
+
+def activate_as(workspace: Workspace, actor: Principal, version: str) -> ModelVersion:
+    """Put a stored version in use (a roll back, or a candidate the gate kept out), audited."""
+    actor.require("admin")
+    chosen = next((v for v in versions(workspace, FORM_LABELLER) if v.version == version), None)
+    if chosen is None:
+        raise ValueError(f"no version {version!r} of {FORM_LABELLER} in this workspace")
+    activate(workspace, chosen)
+    audit.record(workspace, actor, "model.activate", f"{FORM_LABELLER}:{version}")
+    return chosen

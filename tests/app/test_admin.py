@@ -55,3 +55,36 @@ def test_admin_erases_a_document(app: AppTest, workspace: Workspace) -> None:
     assert any(f"Erased {OK_ID}" in s.value for s in at.success)
     left = query(workspace, f"SELECT count(*) AS n FROM documents WHERE document_id = '{OK_ID}'")
     assert left.column("n").to_pylist() == [0]
+
+
+def test_admin_trains_and_chooses_the_model_in_use(app: AppTest, workspace: Workspace) -> None:
+    import numpy as np
+
+    from extractors.stages.forms.features import LABELS, n_features
+    from models.segment_classifier import SegmentClassifier
+    from pipelines.learning.registry import FORM_LABELLER, active, register
+    from pipelines.store.loader import load_with_retries
+
+    at = open_page(app, "views/admin.py", reviewer="ada", role="admin")
+    at.button(key="train_models").click().run()
+    assert not at.exception, at.exception
+    # the fixture workspace has no reviewed forms: nothing is fitted, and the app says why
+    assert any("reviewed form documents, 10 needed" in i.value for i in at.info)
+    n, k = n_features(), len(LABELS)
+    model = SegmentClassifier(
+        w1=np.zeros((n, 2), np.float32), b1=np.zeros(2, np.float32),
+        w2=np.zeros((2, k), np.float32), b2=np.zeros(k, np.float32),
+        mean=np.zeros(n, np.float32), scale=np.ones(n, np.float32), labels=LABELS,
+        meta={"features_version": "1"},
+    )  # fmt: skip
+    version = register(workspace, FORM_LABELLER, model, {"documents": 12, "held_back_f1": 0.7})
+    at.run()
+    table = next(df.value for df in at.dataframe if "held-back F1" in df.value.columns)
+    assert table["version"].tolist() == [version.version]
+    assert table["documents"].tolist() == [12] and table["in use"].tolist() == [False]
+    at.button(key="activate_model").click().run()
+    assert any(f"{version.version} is in use" in s.value for s in at.success)
+    assert active(workspace, FORM_LABELLER) == version
+    load_with_retries(workspace)  # the audit event is staged; the app's loader is not running
+    actions = {e["action"] for e in recent_events(workspace).to_pylist()}
+    assert "model.activate" in actions

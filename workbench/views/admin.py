@@ -1,4 +1,5 @@
-"""Admin: users and roles, API keys, the audit log's check, and erasure of a document.
+"""Admin: users and roles, API keys, the audit log's check, erasure of a document, and the
+learned models (train from reviews, choose the version in use).
 
 Admins only: the router offers the page to them alone, and every action checks the role again
 (pipelines.security.administration and erasure), so a crafted rerun cannot act either.
@@ -8,6 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pipelines.learning.fit import TorchMissing
+from pipelines.learning.registry import FORM_LABELLER, versions
+from pipelines.learning.registry import active as active_model
+from pipelines.learning.train import activate_as, train_as
 from pipelines.security import administration
 from pipelines.security.accounts import AccountError, AccountStore
 from pipelines.security.audit_verify import recent_events, verify_audit_log
@@ -23,7 +28,9 @@ assert principal is not None
 ws = resources.workspace()
 store = AccountStore(ws.root)
 st.title("Admin")
-users_tab, keys_tab, audit_tab, erase_tab = st.tabs(["Users", "API keys", "Audit log", "Erase"])
+users_tab, keys_tab, audit_tab, erase_tab, models_tab = st.tabs(
+    ["Users", "API keys", "Audit log", "Erase", "Models"]
+)
 
 
 def _report(action: str, run: object) -> None:
@@ -122,3 +129,40 @@ with erase_tab:
             )
         else:
             st.warning(f"No document {document_id} in this workspace.")
+
+with models_tab:
+    st.caption(
+        "The form labeller (KEY / VALUE / HEADER) learns from reviewed forms. A new version is "
+        "kept in use only when it labels held-back reviewed documents better than the current "
+        "one; later batches read with the version in use (docs/learning.md)."
+    )
+    in_use = active_model(ws, FORM_LABELLER)
+    st.dataframe(
+        [
+            {
+                "version": v.version,
+                "trained": str(v.report.get("trained_at", ""))[:19],
+                "documents": v.report.get("documents"),
+                "held-back F1": v.report.get("held_back_f1"),
+                "against": f"{v.report.get('measured_against')} {v.report.get('current_f1')}",
+                "in use": in_use is not None and in_use.version == v.version,
+            }
+            for v in versions(ws, FORM_LABELLER)
+        ],
+        hide_index=True,
+        key="model_versions",
+    )
+    if st.button("Train from reviews", key="train_models", icon=":material/model_training:"):
+        with st.spinner("Training on the reviewed forms"):
+            try:
+                trained = train_as(ws, principal)
+            except (TorchMissing, PermissionDenied) as error:
+                st.error(str(error), icon=":material/block:")
+            else:
+                (st.success if trained.promoted else st.info)(trained.reason)
+    stored = [v.version for v in versions(ws, FORM_LABELLER)]
+    if stored:
+        m1, m2 = st.columns([3, 2], vertical_alignment="bottom")
+        chosen = m1.selectbox("Version", stored, index=len(stored) - 1, key="model_version")
+        if m2.button("Use this version", key="activate_model"):
+            _report(f"{chosen} is in use", lambda: activate_as(ws, principal, chosen))
