@@ -63,8 +63,11 @@ class Outcome:
     right: bool
 
 
-def _version(document: Document, stage: str) -> str:
+def _version(document: Document, source: str) -> str:
+    """`<stage>@<version>` of the stage that made an element (sources such as
+    `tables.pdf:ruled` name a stage and its strategy)."""
     stages = document.pipeline.stages if document.pipeline else {}
+    stage = source.split(":", 1)[0]
     return f"{stage}@{stages.get(stage, '?')}"
 
 

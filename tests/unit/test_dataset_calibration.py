@@ -27,12 +27,13 @@ from pipelines.evaluation.dataset_calibration import (
     line_outcomes,
 )
 
+STAGES = {"ocr.ppocr": "3", "fields.invoice": "2", "tables.pdf": "4"}
+
 
 def _document(page: Page, **extra: object) -> Document:
     return Document(
         document_id="d", source_name="x.png", source_path="x.png", sha256="0" * 64,
-        pages=[page], pipeline=PipelineInfo(profile="default", config_hash="h",
-                                            stages={"ocr.ppocr": "3", "fields.invoice": "2"}),
+        pages=[page], pipeline=PipelineInfo(profile="default", config_hash="h", stages=STAGES),
         **extra,
     )  # fmt: skip
 
@@ -114,10 +115,12 @@ def test_cells_against_truth_texts_each_used_once() -> None:
         Cell(row=1, col=1, text="1,234", confidence=0.7),  # the truth has it once
         Cell(row=1, col=0, text="", confidence=0.1),
     ]  # empty: not checked
-    table = Table(id="t0", bbox=[0, 0, 1, 1], n_rows=2, n_cols=2, cells=cells, source="tables.pdf")
+    table = Table(
+        id="t0", bbox=[0, 0, 1, 1], n_rows=2, n_cols=2, cells=cells, source="tables.pdf:ruled"
+    )
     out = cell_checks(_document(_page(tables=[table])), {0: ["total", "1234", "other"]})
     assert [(o.confidence, o.right) for o in out] == [(0.9, True), (0.8, True), (0.7, False)]
-    assert out[0].key == "cell:tables.pdf"
+    assert out[0].key == "cell:tables.pdf:ruled" and out[0].stage_version == "tables.pdf@4"
 
 
 def test_fit_makes_an_overconfident_kind_honest() -> None:
