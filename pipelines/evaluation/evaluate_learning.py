@@ -163,7 +163,7 @@ def evaluate_learning(
         variants = {"rules": FormKvOptions()}
         if report.version is not None:
             variants["candidate"] = FormKvOptions(
-                labeller=str(report.version.path), labeller_sha256=report.version.sha256
+                model=str(report.version.path), model_sha256=report.version.sha256
             )
             variants["in use"] = variants["candidate"] if report.promoted else variants["rules"]
         scores = {

@@ -1,4 +1,4 @@
-"""Fitting the segment classifier (models/segment_classifier.py) with torch, on CPU or GPU.
+"""Fitting the segment classifier (models/feature_classifier.py) with torch, on CPU or GPU.
 
 The network is the classifier's: standardised features, one hidden layer, and the rules' label
 added to the logits with a fixed weight (`prior`). The output layer starts at zero, so before
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.segment_classifier import SegmentClassifier
+from models.feature_classifier import FeatureClassifier
 
 
 class TorchMissing(RuntimeError):
@@ -53,7 +53,7 @@ def fit_classifier(
     settings: FitSettings | None = None,
     device: str = "cpu",
     meta: dict[str, Any] | None = None,
-) -> SegmentClassifier:
+) -> FeatureClassifier:
     """A classifier fitted to `features` -> `targets` (class indexes into `labels`) on
     `device` (cpu, cuda, cuda:N; auto: CUDA when torch sees one)."""
     torch = import_torch()
@@ -87,7 +87,7 @@ def fit_classifier(
     def array(t: Any) -> np.ndarray:
         return np.asarray(t.detach().cpu().numpy(), dtype=np.float32)
 
-    return SegmentClassifier(
+    return FeatureClassifier(
         w1=array(hidden.weight.T),
         b1=array(hidden.bias),
         w2=array(out.weight.T),

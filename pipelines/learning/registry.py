@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from models.assets import file_sha256
-from models.segment_classifier import SegmentClassifier
+from models.feature_classifier import FeatureClassifier
 from pipelines.execution.config import PipelineConfig
 from pipelines.store.workspace import Workspace, atomic_write_json
 
@@ -44,7 +44,7 @@ def task_dir(workspace: Workspace, task: str) -> Path:
 
 
 def register(
-    workspace: Workspace, task: str, model: SegmentClassifier, report: dict[str, Any]
+    workspace: Workspace, task: str, model: FeatureClassifier, report: dict[str, Any]
 ) -> ModelVersion:
     """Store a new version (never replacing one): `v<n>-<UTC time>`."""
     folder = task_dir(workspace, task)
@@ -105,8 +105,8 @@ def with_learned_models(config: PipelineConfig, workspace: Workspace) -> Pipelin
         return config
     stages = []
     for spec in config.stages:
-        if spec.kind == FORM_LABELLER and "labeller" not in spec.options:
-            options = {**spec.options, "labeller": str(model.path), "labeller_sha256": model.sha256}
+        if spec.kind == FORM_LABELLER and "model" not in spec.options:
+            options = {**spec.options, "model": str(model.path), "model_sha256": model.sha256}
             spec = spec.model_copy(update={"options": options})
         stages.append(spec)
     return config.model_copy(update={"stages": stages})

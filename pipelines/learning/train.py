@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from extractors.stages.forms.features import FEATURES_VERSION, LABELS, RULE_COLUMNS
-from models.segment_classifier import ModelFileError, SegmentClassifier
+from models.feature_classifier import FeatureClassifier, ModelFileError
 from pipelines.learning.fit import FitSettings, fit_classifier
 from pipelines.learning.form_examples import PageExamples, form_examples
 from pipelines.learning.registry import (
@@ -91,7 +91,7 @@ def _stack(examples: Sequence[PageExamples], ids: set[str]) -> tuple[np.ndarray,
     )
 
 
-def _predict(model: SegmentClassifier, features: np.ndarray) -> np.ndarray:
+def _predict(model: FeatureClassifier, features: np.ndarray) -> np.ndarray:
     return np.asarray(model.probabilities(features).argmax(axis=1), dtype=np.int64)
 
 
@@ -118,7 +118,7 @@ def train_form_labeller(
     current_name, current_pred = "rules", rules_back
     if current is not None:
         try:
-            model = SegmentClassifier.load(current.path, LABELS, FEATURES_VERSION)
+            model = FeatureClassifier.load(current.path, LABELS, FEATURES_VERSION)
             current_name, current_pred = current.version, _predict(model, x_back)
         except ModelFileError:
             pass  # an active model this code cannot read is measured as the rules it falls to

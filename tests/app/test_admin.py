@@ -61,7 +61,7 @@ def test_admin_trains_and_chooses_the_model_in_use(app: AppTest, workspace: Work
     import numpy as np
 
     from extractors.stages.forms.features import LABELS, n_features
-    from models.segment_classifier import SegmentClassifier
+    from models.feature_classifier import FeatureClassifier
     from pipelines.learning.registry import FORM_LABELLER, active, register
     from pipelines.store.loader import load_with_retries
 
@@ -71,7 +71,7 @@ def test_admin_trains_and_chooses_the_model_in_use(app: AppTest, workspace: Work
     # the fixture workspace has no reviewed forms: nothing is fitted, and the app says why
     assert any("reviewed form documents, 10 needed" in i.value for i in at.info)
     n, k = n_features(), len(LABELS)
-    model = SegmentClassifier(
+    model = FeatureClassifier(
         w1=np.zeros((n, 2), np.float32), b1=np.zeros(2, np.float32),
         w2=np.zeros((2, k), np.float32), b2=np.zeros(k, np.float32),
         mean=np.zeros(n, np.float32), scale=np.ones(n, np.float32), labels=LABELS,

@@ -10,8 +10,8 @@ import pytest
 
 from extractors.document import Document
 from extractors.stages.forms.features import LABELS, RULE_COLUMNS, n_features
-from extractors.stages.forms.kv import FormKvOptions, FormKvStage, load_labeller
-from models.segment_classifier import ModelFileError, SegmentClassifier
+from extractors.stages.forms.kv import FormKvOptions, FormKvStage
+from models.feature_classifier import FeatureClassifier, ModelFileError, load_verified
 from pipelines.execution.config import load_profile
 from pipelines.learning.form_examples import PageExamples, page_examples
 from pipelines.learning.registry import (
@@ -114,7 +114,7 @@ def test_a_better_candidate_is_promoted_and_used(tmp_path: Path) -> None:
     assert model.version == report.version.version
     config = with_learned_models(load_profile("default"), ws)
     (spec,) = [s for s in config.stages if s.kind == FORM_LABELLER]
-    assert spec.options == {"labeller": str(model.path), "labeller_sha256": model.sha256}
+    assert spec.options == {"model": str(model.path), "model_sha256": model.sha256}
     assert config.config_hash() != load_profile("default").config_hash()
     # a second round measures against the active version, and keeps it when not better
     again = train_form_labeller(ws, min_documents=5, examples=_examples(12, rule_wrong=True))
@@ -140,9 +140,9 @@ def test_too_few_documents_train_nothing(tmp_path: Path) -> None:
     assert versions(ws, FORM_LABELLER) == []
 
 
-def _all_header_model() -> SegmentClassifier:
+def _all_header_model() -> FeatureClassifier:
     n, k = n_features(), len(LABELS)
-    return SegmentClassifier(
+    return FeatureClassifier(
         w1=np.zeros((n, 2), np.float32), b1=np.zeros(2, np.float32),
         w2=np.zeros((2, k), np.float32), b2=np.eye(k, dtype=np.float32)[HEADER] * 5,
         mean=np.zeros(n, np.float32), scale=np.ones(n, np.float32), labels=LABELS,
@@ -166,6 +166,6 @@ def test_the_stage_relabels_with_the_active_model(tmp_path: Path) -> None:
     # a file that is not the one the configuration names fails the stage (a worker reads the
     # file once: a fresh one is what sees the change)
     version.path.write_bytes(version.path.read_bytes() + b"x")
-    load_labeller.cache_clear()
+    load_verified.cache_clear()
     with pytest.raises(ModelFileError, match="checksum"):
         FormKvStage(FormKvOptions(**spec.options)).annotate(form_document(APPLICATION), None)

@@ -1,4 +1,4 @@
-"""Numbers that describe a form segment to a learned labeller (models/segment_classifier.py).
+"""Numbers that describe a form segment to a learned labeller (models/feature_classifier.py).
 
 Each segment becomes one fixed-length vector, built only from the page (no dataset, no
 vocabulary to ship), so a model trained on one workspace's reviewed forms applies to any page:

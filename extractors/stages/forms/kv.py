@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -28,8 +27,7 @@ from extractors.stages.forms.labels import KEY, label_segments
 from extractors.stages.forms.layout import Neighbours, neighbours
 from extractors.stages.forms.linking import link_values
 from extractors.stages.forms.segments import CHECKED_MARKS, Segment, line_pieces, segments
-from models.assets import file_sha256
-from models.segment_classifier import ModelFileError, SegmentClassifier
+from models.feature_classifier import FeatureClassifier, load_verified
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +50,10 @@ class FormKvOptions(StageOptions):
     """Share of a page's words in table blocks above which it is a table (tables.* own it)."""
     wrap_width: float = Field(default=0.3, gt=0, le=1)
     """A line this wide (share of the page) wraps on to the next line when aligned with it."""
-    labeller: str | None = None
+    model: str | None = None
     """A labelling model trained on reviewed forms (`folio train`; a `.npz` path): it relabels
     the segments after the rules, reading their labels as features. None: the rules alone."""
-    labeller_sha256: str | None = None
+    model_sha256: str | None = None
     """The model file's checksum: it makes the configuration, and so the results, tell one
     model from another; a file that no longer matches fails the stage."""
 
@@ -132,8 +130,8 @@ class FormKvStage(DocumentStage[FormKvOptions]):
 
     @property
     def recorded_version(self) -> str:
-        sha = self.options.labeller_sha256
-        if not self.options.labeller:
+        sha = self.options.model_sha256
+        if not self.options.model:
             return self.version
         return f"{self.version}+model.{sha[:12]}" if sha else f"{self.version}+model"
 
@@ -143,8 +141,8 @@ class FormKvStage(DocumentStage[FormKvOptions]):
         if document.doc_type in NOT_FORMS:
             return
         labeller = (
-            load_labeller(self.options.labeller, self.options.labeller_sha256)
-            if self.options.labeller
+            load_verified(self.options.model, self.options.model_sha256, LABELS, FEATURES_VERSION)
+            if self.options.model
             else None
         )
         taken = taken_words(document)
@@ -172,7 +170,7 @@ class FormKvStage(DocumentStage[FormKvOptions]):
         segs: list[Segment],
         entity_id: IdMaker,
         relation_id: IdMaker,
-        labeller: SegmentClassifier | None = None,
+        labeller: FeatureClassifier | None = None,
     ) -> tuple[list[Entity], list[Relation]]:
         nb = rule_labelled(segs)
         if labeller is not None:
@@ -241,7 +239,7 @@ def rule_labelled(segs: Sequence[Segment]) -> Neighbours:
     return nb
 
 
-def relabel(segs: Sequence[Segment], nb: Neighbours, labeller: SegmentClassifier) -> None:
+def relabel(segs: Sequence[Segment], nb: Neighbours, labeller: FeatureClassifier) -> None:
     """The learned labeller's label and probability for every segment but check boxes."""
     if not segs:
         return
@@ -250,16 +248,6 @@ def relabel(segs: Sequence[Segment], nb: Neighbours, labeller: SegmentClassifier
         if not s.is_checkbox:
             best = int(row.argmax())
             s.label, s.score = labeller.labels[best], round(float(row[best]), 3)
-
-
-@functools.lru_cache(maxsize=4)
-def load_labeller(path: str, sha256: str | None) -> SegmentClassifier:
-    """A labelling model, read once per worker; a checksum that does not match fails."""
-    if not Path(path).is_file():
-        raise ModelFileError(f"labelling model not found: {path} (folio train makes one)")
-    if sha256 is not None and file_sha256(Path(path)) != sha256:
-        raise ModelFileError(f"{path} is not the model this configuration names (checksum)")
-    return SegmentClassifier.load(Path(path), labels=LABELS, features_version=FEATURES_VERSION)
 
 
 def _checkbox_labels(segs: Sequence[Segment], nb: Neighbours) -> list[tuple[int, int]]:

@@ -9,6 +9,7 @@ load with the reason, never as a wrong prediction.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from models.assets import file_sha256
+
 
 class ModelFileError(ValueError):
     """A model file that cannot be used: missing, unreadable or made for other features."""
 
 
 @dataclass(frozen=True)
-class SegmentClassifier:
+class FeatureClassifier:
     """`probabilities(x) = softmax(prior * x[:, prior_columns] + relu(z @ w1 + b1) @ w2 + b2)`
     with `z = (x - mean) / scale`. The prior columns hold a rule-based guess, one-hot per class:
     a model whose hidden part learned nothing (w2 = 0) repeats the rules, and training with
@@ -82,7 +85,7 @@ class SegmentClassifier:
     @classmethod
     def load(
         cls, path: Path, labels: tuple[str, ...] | None = None, features_version: str | None = None
-    ) -> SegmentClassifier:
+    ) -> FeatureClassifier:
         """Read a model; with `labels`/`features_version`, check it was made for them."""
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -124,3 +127,16 @@ class SegmentClassifier:
 
 
 _ARRAYS = ("w1", "b1", "w2", "b2", "mean", "scale")
+
+
+@functools.lru_cache(maxsize=8)
+def load_verified(
+    path: str, sha256: str | None, labels: tuple[str, ...], features_version: str
+) -> FeatureClassifier:
+    """A stage's model, read once per worker; a file that is missing, is not the one the
+    configuration names (checksum) or was made for other features fails with the reason."""
+    if not Path(path).is_file():
+        raise ModelFileError(f"model file not found: {path} (folio train makes one)")
+    if sha256 is not None and file_sha256(Path(path)) != sha256:
+        raise ModelFileError(f"{path} is not the model this configuration names (checksum)")
+    return FeatureClassifier.load(Path(path), labels=labels, features_version=features_version)
