@@ -140,3 +140,11 @@ def load_verified(
     if sha256 is not None and file_sha256(Path(path)) != sha256:
         raise ModelFileError(f"{path} is not the model this configuration names (checksum)")
     return FeatureClassifier.load(Path(path), labels=labels, features_version=features_version)
+
+
+def recorded_version(version: str, path: str | None, sha256: str | None) -> str:
+    """A stage's version as results record it when a learned model may take part: the code's
+    version, plus `+model.<checksum>` when a model file is configured."""
+    if not path:
+        return version
+    return f"{version}+model.{sha256[:12]}" if sha256 else f"{version}+model"

@@ -29,22 +29,28 @@ def train(
     activate_version: Annotated[
         str | None, typer.Option("--activate", help="put this version in use; train nothing")
     ] = None,
+    task: Annotated[
+        str, typer.Option(help="--activate: forms.kv (form labeller) or classify.doctype")
+    ] = "forms.kv",
 ) -> None:
-    """Learn from reviewed documents: fit the form labeller (KEY/VALUE/HEADER) on them, keep it
-    only when it beats the current one on held-back reviewed documents, and refit the
-    confidence calibration. Later `folio run` batches use the active version."""
-    from pipelines.learning.registry import FORM_LABELLER
+    """Learn from reviewed documents: fit the form labeller (KEY/VALUE/HEADER) and the
+    document-type classifier on them, keep each only when it beats the current one on held-back
+    reviewed documents, and refit the confidence calibration. Later `folio run` batches use
+    the active versions."""
+    from pipelines.learning.registry import LEARNED_STAGES
     from pipelines.security.principal import cli_principal
 
     ws = Workspace.open(workspace)
     if activate_version:
         from pipelines.learning.train import activate_as
 
+        if task not in LEARNED_STAGES:
+            _fail(f"--task must be one of {', '.join(LEARNED_STAGES)}")
         try:
-            chosen = activate_as(ws, cli_principal(), activate_version)
+            chosen = activate_as(ws, cli_principal(), task, activate_version)
         except ValueError as error:
             _fail(str(error))
-        console.print(f"{FORM_LABELLER}: {chosen.version} is now in use")
+        console.print(f"{task}: {chosen.version} is now in use")
         return
     if list_versions:
         _print_versions(ws)
@@ -53,12 +59,13 @@ def train(
     from pipelines.learning.train import train_as
 
     try:
-        report = train_as(ws, cli_principal(), min_documents, device=_device(device))
+        reports = train_as(ws, cli_principal(), min_documents, device=_device(device))
     except TorchMissing as error:
         _fail(str(error))
-    console.print(f"{FORM_LABELLER}: {report.reason}")
-    if report.version is not None:
-        console.print(f"stored as {report.version.version} ({report.version.path})")
+    for report in reports:
+        console.print(f"{report.task}: {report.reason}")
+        if report.version is not None:
+            console.print(f"  stored as {report.version.version} ({report.version.path})")
     if calibrate:
         from pipelines.evaluation.review_calibration import fit_workspace, write_calibration
 
@@ -74,20 +81,20 @@ def train(
 
 
 def _print_versions(ws: Workspace) -> None:
-    from pipelines.learning.registry import FORM_LABELLER, active, versions
+    from pipelines.learning.registry import LEARNED_STAGES, active, versions
 
-    known = versions(ws, FORM_LABELLER)
+    known = [v for task in LEARNED_STAGES for v in versions(ws, task)]
     if not known:
         console.print("no model versions yet (folio train makes them)")
         return
-    current = active(ws, FORM_LABELLER)
-    table = Table("task", "version", "trained at", "documents", "held-back F1", "against", "")
+    in_use = {task: active(ws, task) for task in LEARNED_STAGES}
+    table = Table("task", "version", "trained at", "documents", "held back", "against", "")
     for v in known:
-        r = v.report
+        r, current = v.report, in_use.get(v.task)
         table.add_row(
             v.task, v.version, str(r.get("trained_at", ""))[:19], str(r.get("documents")),
-            f"{r.get('held_back_f1', 0):.3f}",
-            f"{r.get('measured_against')} {r.get('current_f1', 0):.3f}",
+            f"{r.get('score', '')} {r.get('held_back_score', 0):.3f}",
+            f"{r.get('measured_against')} {r.get('current_score', 0):.3f}",
             "in use" if current is not None and current.version == v.version else "",
         )  # fmt: skip
     console.print(table)
@@ -196,3 +203,33 @@ def _calibrate_on_datasets(
         stage_versions={r.fitted.key: r.stage_version for r in reports},
     )
     console.print(f"written: {path} (maps fitted on this workspace's reviews are kept)")
+
+
+@app.command("evaluate-type-learning")
+def evaluate_type_learning_command(
+    datasets: Annotated[
+        list[str], typer.Argument(help="DATASET=TYPE, e.g. ../shared/datasets/sroie=receipt")
+    ],
+    documents: Annotated[int, typer.Option(help="training documents of each dataset")] = 20,
+    seed: Annotated[int, typer.Option(help="seed of the samples")] = 0,
+) -> None:
+    """The document-type loop end to end: review `documents` files of each dataset (each of one
+    type), run folio train, and count how many evaluation files each variant types right."""
+    from extractors.stages.doctype import TYPES
+    from pipelines.evaluation.evaluate_learning import (
+        evaluate_type_learning,
+        format_type_learning,
+    )
+    from pipelines.learning.fit import TorchMissing
+
+    typed = []
+    for spec in datasets:
+        path, _, kind = spec.rpartition("=")
+        if kind not in TYPES or not (Path(path) / "dev" / "index.jsonl").is_file():
+            _fail(f"{spec}: want DATASET=TYPE with a dev split and a type of {', '.join(TYPES)}")
+        typed.append((Path(path), kind))
+    try:
+        result = evaluate_type_learning(typed, documents, seed)
+    except TorchMissing as error:
+        _fail(str(error))
+    console.print(format_type_learning(result))

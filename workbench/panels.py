@@ -15,7 +15,15 @@ from workbench import auth, resources
 from workbench.data import last_correction, neighbour
 from workbench.overlay import find_element
 from workbench.page_view import clicked_id
-from workbench.review import Context, accept, add_entity, edit_element, save, undo
+from workbench.review import (
+    Context,
+    accept,
+    add_entity,
+    doc_type_correction,
+    edit_element,
+    save,
+    undo,
+)
 
 FIX_KEY = "fix_text"
 FOCUS_SELECTOR = f".st-key-{FIX_KEY} input"
@@ -143,6 +151,13 @@ def on_accept(context: Context, page_index: int | None, n_pages: int, queue_ids:
         st.session_state["page_index"] = page_index + 1
     elif page_index is None or page_index + 1 >= n_pages:
         go_document(queue_ids, context.document_id, 1)
+
+
+def on_doc_type(context: Context, document: Document, shown: str | None, key: str) -> None:
+    chosen = st.session_state.get(key)
+    if not context.reviewer or not chosen or chosen == shown:
+        return
+    _commit([doc_type_correction(context, shown, chosen, document)], f"Document type: {chosen}")
 
 
 def on_undo(context: Context) -> None:

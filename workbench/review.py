@@ -223,6 +223,23 @@ def edit_element(
     )
 
 
+def doc_type_correction(
+    context: Context, old: str | None, new: str, document: Document | None
+) -> Correction:
+    """The reviewer's document type (a `relabel` of the document)."""
+    return Correction(
+        document_id=context.document_id,
+        result_id=context.result_id,
+        target_type="document",
+        target_id=context.document_id,
+        action="relabel",
+        old_value={"doc_type": old},
+        new_value={"doc_type": new},
+        reviewer=context.reviewer,
+        stage_version=stage_version(document, "classify.doctype"),
+    )
+
+
 def accept(context: Context, page_index: int | None) -> Correction:
     """Accept one page, or the whole document when `page_index` is None."""
     if page_index is None:

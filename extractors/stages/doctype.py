@@ -15,9 +15,12 @@ import re
 from collections import Counter
 from typing import ClassVar
 
+import numpy as np
+
 from extractors.document import Document
 from extractors.stage import BLOCKS, TABLES, DocumentStage, StageOptions, register
 from extractors.stages.entities import ENTITIES
+from models.feature_classifier import load_verified, recorded_version
 
 TYPES = ("receipt", "invoice", "form", "letter", "contract", "report", "other")
 
@@ -117,6 +120,11 @@ class DocTypeOptions(StageOptions):
     """Pages read for cues (a document's kind shows on its first pages)."""
     temperature: float = 1.0
     """Softmax temperature turning scores into the confidence."""
+    model: str | None = None
+    """A classifier trained on reviewed documents (`folio train`; a `.npz` path) over the
+    rules' answer and the cue features (`feature_vector`). None: the rules alone."""
+    model_sha256: str | None = None
+    """The model file's checksum (see forms.kv's option of the same name)."""
 
 
 def features(document: Document, max_pages: int = 10) -> dict[str, float]:
@@ -174,6 +182,26 @@ def classify(
     return best, probs[best], probs
 
 
+# The cue features in a fixed order, for a learned model (bump the version when they change).
+FEATURE_NAMES = (
+    *(f"kw_{kind}" for kind in _KEYWORDS),
+    "label_lines", "empty_labels", "checkboxes", "sections", "short_lines", "long_lines",
+    "one_page", "many_pages", "tall", "tables", "money_rate", "invoice_number", "people",
+    "kw_receipt_money",
+)  # fmt: skip
+FEATURES_VERSION = "1"
+RULE_COLUMNS = tuple(range(len(TYPES)))  # the rules' type, one-hot, leads every vector
+
+
+def feature_vector(document: Document, max_pages: int = 10, temperature: float = 1.0) -> np.ndarray:
+    """One row: the rules' type (one-hot), their probabilities, then the cue features."""
+    feats = features(document, max_pages)
+    best, _, probs = classify(document, max_pages, temperature)
+    row = [float(best == kind) for kind in TYPES] + [probs[kind] for kind in TYPES]
+    row += [feats.get(name, 0.0) for name in FEATURE_NAMES]
+    return np.asarray([row], dtype=np.float32)
+
+
 @register
 class DocTypeStage(DocumentStage[DocTypeOptions]):
     kind: ClassVar[str] = "classify.doctype"
@@ -182,6 +210,15 @@ class DocTypeStage(DocumentStage[DocTypeOptions]):
     produces: ClassVar[tuple[str, ...]] = ("document.doc_type",)
     Options: ClassVar[type[StageOptions]] = DocTypeOptions
 
+    @property
+    def recorded_version(self) -> str:
+        return recorded_version(self.version, self.options.model, self.options.model_sha256)
+
     def annotate(self, document: Document, prediction: object) -> None:
-        kind, confidence, _ = classify(document, self.options.max_pages, self.options.temperature)
+        o = self.options
+        kind, confidence, _ = classify(document, o.max_pages, o.temperature)
+        if o.model:
+            model = load_verified(o.model, o.model_sha256, TYPES, FEATURES_VERSION)
+            row = model.probabilities(feature_vector(document, o.max_pages, o.temperature))[0]
+            kind, confidence = TYPES[int(row.argmax())], float(row.max())
         document.doc_type, document.doc_type_confidence = kind, round(confidence, 3)

@@ -26,7 +26,9 @@ from pipelines.execution.config import PipelineConfig
 from pipelines.store.workspace import Workspace, atomic_write_json
 
 MODELS_DIR = "models"
-FORM_LABELLER = "forms.kv"  # the task is named after the stage that uses the model
+FORM_LABELLER = "forms.kv"  # a task is named after the stage that uses its model
+DOC_TYPER = "classify.doctype"
+LEARNED_STAGES = (FORM_LABELLER, DOC_TYPER)
 MODEL_FILE = "model.npz"
 
 
@@ -100,12 +102,13 @@ def active(workspace: Workspace, task: str) -> ModelVersion | None:
 def with_learned_models(config: PipelineConfig, workspace: Workspace) -> PipelineConfig:
     """`config` with the workspace's active models as options of the stages that use them
     (stages the configuration already gives a model keep theirs)."""
-    model = active(workspace, FORM_LABELLER)
-    if model is None:
+    models = {task: active(workspace, task) for task in LEARNED_STAGES}
+    if not any(models.values()):
         return config
     stages = []
     for spec in config.stages:
-        if spec.kind == FORM_LABELLER and "model" not in spec.options:
+        model = models.get(spec.kind)
+        if model is not None and "model" not in spec.options:
             options = {**spec.options, "model": str(model.path), "model_sha256": model.sha256}
             spec = spec.model_copy(update={"options": options})
         stages.append(spec)

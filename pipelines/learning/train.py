@@ -1,11 +1,13 @@
-"""`folio train`: reviewed documents in, a better form labeller out (or the current one kept).
+"""`folio train`: reviewed documents in, better models out (or the current ones kept).
 
-1. Examples from every reviewed form page (form_examples.py).
+For each learned part (tasks.py: the form labeller, the document-type classifier):
+1. Examples from the reviewed documents (examples.py).
 2. Documents are split by a hash of their id: one in five is held back (at least one), so a
    document is wholly on one side and a rerun splits the same way.
 3. A candidate is fitted on the rest (fit.py).
-4. Candidate and current model (the active version, else the rules) label the held-back
-   segments; the score is micro F1 over KEY, VALUE and HEADER against the reviewed labels.
+4. Candidate and current model (the active version, else the rules) predict the held-back
+   rows; the score is the task's (form labels: micro F1 over KEY, VALUE and HEADER; document
+   types: accuracy) against what the reviewers left.
 5. The candidate is stored as a new version either way (with both scores), and made active
    only when it scores higher.
 """
@@ -19,24 +21,17 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from extractors.stages.forms.features import FEATURES_VERSION, LABELS, RULE_COLUMNS
 from models.feature_classifier import FeatureClassifier, ModelFileError
+from pipelines.learning.examples import Examples
 from pipelines.learning.fit import FitSettings, fit_classifier
-from pipelines.learning.form_examples import PageExamples, form_examples
-from pipelines.learning.registry import (
-    FORM_LABELLER,
-    ModelVersion,
-    activate,
-    active,
-    register,
-    versions,
-)
+from pipelines.learning.registry import ModelVersion, activate, active, register, versions
+from pipelines.learning.tasks import FORM_LABELS, TASKS, Task, label_f1
 from pipelines.security import audit
 from pipelines.security.principal import Principal
 from pipelines.store.workspace import Workspace
 
 HELD_BACK = 5
-MIN_DOCUMENTS = 10  # reviewed form documents before a model is worth fitting
+MIN_DOCUMENTS = 10  # reviewed documents of a task before a model is worth fitting
 
 
 @dataclass(frozen=True)
@@ -45,11 +40,11 @@ class TrainReport:
     documents: int
     train_documents: int
     held_back_documents: int
-    train_segments: int
-    held_back_segments: int
+    train_rows: int
+    held_back_rows: int
     current: str  # "rules" or the active version
-    current_f1: float
-    candidate_f1: float
+    current_score: float
+    candidate_score: float
     version: ModelVersion | None  # the candidate as stored (None: too few documents)
     promoted: bool
     reason: str
@@ -59,7 +54,7 @@ def held_back(document_id: str) -> bool:
     return int(hashlib.sha256(document_id.encode()).hexdigest(), 16) % HELD_BACK == 0
 
 
-def split_documents(examples: Sequence[PageExamples]) -> tuple[set[str], set[str]]:
+def split_documents(examples: Sequence[Examples]) -> tuple[set[str], set[str]]:
     """(train ids, held-back ids); never an empty side when there are two documents."""
     ids = sorted({e.document_id for e in examples})
     back = {d for d in ids if held_back(d)}
@@ -70,17 +65,7 @@ def split_documents(examples: Sequence[PageExamples]) -> tuple[set[str], set[str
     return set(ids) - back, back
 
 
-def label_f1(predicted: np.ndarray, targets: np.ndarray) -> float:
-    """Micro F1 over the form labels ("" = class 0 is no label)."""
-    tp = int(np.sum((predicted == targets) & (targets != 0)))
-    n_pred, n_true = int(np.sum(predicted != 0)), int(np.sum(targets != 0))
-    if n_pred == 0 or n_true == 0:
-        return 1.0 if n_pred == n_true else 0.0
-    precision, recall = tp / n_pred, tp / n_true
-    return 0.0 if tp == 0 else 2 * precision * recall / (precision + recall)
-
-
-def _stack(examples: Sequence[PageExamples], ids: set[str]) -> tuple[np.ndarray, ...]:
+def _stack(examples: Sequence[Examples], ids: set[str]) -> tuple[np.ndarray, ...]:
     chosen = [e for e in examples if e.document_id in ids]
     if not chosen:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -95,68 +80,74 @@ def _predict(model: FeatureClassifier, features: np.ndarray) -> np.ndarray:
     return np.asarray(model.probabilities(features).argmax(axis=1), dtype=np.int64)
 
 
-def train_form_labeller(
+def train_task(
     workspace: Workspace,
+    task: Task,
     min_documents: int = MIN_DOCUMENTS,
     settings: FitSettings | None = None,
     device: str = "cpu",
-    examples: Sequence[PageExamples] | None = None,
+    examples: Sequence[Examples] | None = None,
 ) -> TrainReport:
-    """The loop of the module docstring over the workspace's reviewed forms."""
-    examples = list(form_examples(workspace) if examples is None else examples)
+    """The loop of the module docstring for one task over the workspace's reviews."""
+    examples = list(task.examples(workspace) if examples is None else examples)
     train_ids, back_ids = split_documents(examples)
     n_docs = len(train_ids | back_ids)
     x_train, y_train, _ = _stack(examples, train_ids)
     x_back, y_back, rules_back = _stack(examples, back_ids)
+    sizes = (n_docs, len(train_ids), len(back_ids), len(y_train), len(y_back))
     if n_docs < min_documents or not len(y_train) or not len(y_back):
-        return TrainReport(
-            FORM_LABELLER, n_docs, len(train_ids), len(back_ids), len(y_train), len(y_back),
-            "rules", 0.0, 0.0, None, False,
-            f"{n_docs} reviewed form documents, {min_documents} needed",
-        )  # fmt: skip
-    current = active(workspace, FORM_LABELLER)
+        reason = f"{n_docs} reviewed {task.what}, {min_documents} needed"
+        return TrainReport(task.name, *sizes, "rules", 0.0, 0.0, None, False, reason)
+    current = active(workspace, task.name)
     current_name, current_pred = "rules", rules_back
     if current is not None:
         try:
-            model = FeatureClassifier.load(current.path, LABELS, FEATURES_VERSION)
+            model = FeatureClassifier.load(current.path, task.labels, task.features_version)
             current_name, current_pred = current.version, _predict(model, x_back)
         except ModelFileError:
             pass  # an active model this code cannot read is measured as the rules it falls to
     trained_at = datetime.now(UTC).isoformat()
+    meta = {"features_version": task.features_version, "trained_at": trained_at}
     candidate = fit_classifier(
-        x_train,
-        y_train,
-        LABELS,
-        RULE_COLUMNS,
-        settings,
-        device,
-        meta={"features_version": FEATURES_VERSION, "trained_at": trained_at},
+        x_train, y_train, task.labels, task.prior_columns, settings, device, meta
     )
-    current_f1 = label_f1(current_pred, y_back)
-    candidate_f1 = label_f1(_predict(candidate, x_back), y_back)
-    promoted = candidate_f1 > current_f1
+    current_score = task.score(current_pred, y_back)
+    candidate_score = task.score(_predict(candidate, x_back), y_back)
+    promoted = candidate_score > current_score
     report = {
         "trained_at": trained_at,
         "documents": n_docs,
         "train_documents": len(train_ids),
         "held_back_documents": len(back_ids),
-        "train_segments": len(y_train),
-        "held_back_segments": len(y_back),
+        "train_rows": len(y_train),
+        "held_back_rows": len(y_back),
+        "score": task.score_name,
         "measured_against": current_name,
-        "held_back_f1": round(candidate_f1, 4),
-        "current_f1": round(current_f1, 4),
+        "held_back_score": round(candidate_score, 4),
+        "current_score": round(current_score, 4),
         "promoted": promoted,
     }
-    version = register(workspace, FORM_LABELLER, candidate, report)
+    version = register(workspace, task.name, candidate, report)
     if promoted:
         activate(workspace, version)
-    reason = f"held-back label F1 {candidate_f1:.3f} vs {current_f1:.3f} ({current_name}): " + (
-        "now active" if promoted else f"not better, {current_name} stays"
+    verdict = "now active" if promoted else f"not better, {current_name} stays"
+    reason = (
+        f"held-back {task.score_name} {candidate_score:.3f} vs {current_score:.3f} "
+        f"({current_name}): {verdict}"
     )
     return TrainReport(
-        FORM_LABELLER, n_docs, len(train_ids), len(back_ids), len(y_train), len(y_back),
-        current_name, current_f1, candidate_f1, version, promoted, reason,
-    )  # fmt: skip
+        task.name, *sizes, current_name, current_score, candidate_score, version, promoted, reason
+    )
+
+
+def train_form_labeller(
+    workspace: Workspace,
+    min_documents: int = MIN_DOCUMENTS,
+    settings: FitSettings | None = None,
+    device: str = "cpu",
+    examples: Sequence[Examples] | None = None,
+) -> TrainReport:
+    return train_task(workspace, FORM_LABELS, min_documents, settings, device, examples)
 
 
 def train_as(
@@ -164,26 +155,33 @@ def train_as(
     actor: Principal,
     min_documents: int = MIN_DOCUMENTS,
     device: str = "cpu",
-) -> TrainReport:
-    """`train_form_labeller` for an admin (the CLI's user, the app's Admin page), audited."""
+    tasks: Sequence[Task] = TASKS,
+) -> list[TrainReport]:
+    """Every task's loop for an admin (the CLI's user, the app's Admin page), audited."""
     actor.require("admin")
-    report = train_form_labeller(workspace, min_documents, device=device)
-    if report.version is not None:
-        audit.record(
-            workspace, actor, "model.train", f"{report.task}:{report.version.version}",
-            {"promoted": report.promoted, "documents": report.documents,
-             "held_back_f1": round(report.candidate_f1, 4),
-             "current_f1": round(report.current_f1, 4)},
-        )  # fmt: skip
-    return report
+    reports = []
+    for task in tasks:
+        report = train_task(workspace, task, min_documents, device=device)
+        if report.version is not None:
+            audit.record(
+                workspace, actor, "model.train", f"{report.task}:{report.version.version}",
+                {"promoted": report.promoted, "documents": report.documents,
+                 "held_back_score": round(report.candidate_score, 4),
+                 "current_score": round(report.current_score, 4)},
+            )  # fmt: skip
+        reports.append(report)
+    return reports
 
 
-def activate_as(workspace: Workspace, actor: Principal, version: str) -> ModelVersion:
+def activate_as(workspace: Workspace, actor: Principal, task: str, version: str) -> ModelVersion:
     """Put a stored version in use (a roll back, or a candidate the gate kept out), audited."""
     actor.require("admin")
-    chosen = next((v for v in versions(workspace, FORM_LABELLER) if v.version == version), None)
+    chosen = next((v for v in versions(workspace, task) if v.version == version), None)
     if chosen is None:
-        raise ValueError(f"no version {version!r} of {FORM_LABELLER} in this workspace")
+        raise ValueError(f"no version {version!r} of {task} in this workspace")
     activate(workspace, chosen)
-    audit.record(workspace, actor, "model.activate", f"{FORM_LABELLER}:{version}")
+    audit.record(workspace, actor, "model.activate", f"{task}:{version}")
     return chosen
+
+
+__all__ = ["TASKS", "TrainReport", "label_f1", "train_as", "train_task"]

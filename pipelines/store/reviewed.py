@@ -2,7 +2,8 @@
 
 The same rules as the `reviewed_*` views (docs/sql.md), in Python, for exports: the latest
 edit/delete/relabel per element wins, undone corrections do not count, entities a reviewer
-added are included. Elements a correction touched say so: `source = "review"`, confidence 1.
+added are included, and a `relabel` of the document sets its type. Elements a correction
+touched say so: `source = "review"`, confidence 1.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def apply_corrections(
             _mark(doc_field)
         kept_fields.append(doc_field)
     reviewed.fields = kept_fields
+    action, value = changes.get(("document", document.document_id), (None, None))
+    if action == "relabel" and isinstance(value, dict) and value.get("doc_type"):
+        reviewed.doc_type, reviewed.doc_type_confidence = str(value["doc_type"]), 1.0
     return reviewed
 
 

@@ -70,6 +70,7 @@ def test_admin_trains_and_chooses_the_model_in_use(app: AppTest, workspace: Work
     assert not at.exception, at.exception
     # the fixture workspace has no reviewed forms: nothing is fitted, and the app says why
     assert any("reviewed form documents, 10 needed" in i.value for i in at.info)
+    assert any("classify.doctype: 0 reviewed documents" in i.value for i in at.info)
     n, k = n_features(), len(LABELS)
     model = FeatureClassifier(
         w1=np.zeros((n, 2), np.float32), b1=np.zeros(2, np.float32),
@@ -77,9 +78,9 @@ def test_admin_trains_and_chooses_the_model_in_use(app: AppTest, workspace: Work
         mean=np.zeros(n, np.float32), scale=np.ones(n, np.float32), labels=LABELS,
         meta={"features_version": "1"},
     )  # fmt: skip
-    version = register(workspace, FORM_LABELLER, model, {"documents": 12, "held_back_f1": 0.7})
+    version = register(workspace, FORM_LABELLER, model, {"documents": 12, "held_back_score": 0.7})
     at.run()
-    table = next(df.value for df in at.dataframe if "held-back F1" in df.value.columns)
+    table = next(df.value for df in at.dataframe if "held-back score" in df.value.columns)
     assert table["version"].tolist() == [version.version]
     assert table["documents"].tolist() == [12] and table["in use"].tolist() == [False]
     at.button(key="activate_model").click().run()

@@ -162,3 +162,29 @@ def test_runs_page_shows_counts_stages_and_failures(app: AppTest) -> None:
 def test_upload_page_renders(app: AppTest) -> None:
     at = open_page(app, "views/upload.py")
     assert any("50 MB" in c.value for c in at.caption)
+
+
+def test_the_reviewer_sets_the_document_type(app: AppTest, workspace: Workspace) -> None:
+    at = open_page(app, "views/review.py", doc_id=OK_ID)
+    box = at.selectbox(key=f"doc_type_{OK_ID}")
+    assert box.value is None or box.value in box.options  # as classified, if at all
+    box.select("invoice").run()
+    assert not at.exception, at.exception
+    rows = query(
+        workspace,
+        "SELECT target_type, target_id, action, new_value ->> 'doc_type' AS doc_type "
+        "FROM corrections WHERE action = 'relabel'",
+    ).to_pylist()
+    assert rows == [
+        {"target_type": "document", "target_id": OK_ID, "action": "relabel", "doc_type": "invoice"}
+    ]
+    at.run()  # the page shows the reviewed type from now on
+    assert at.selectbox(key=f"doc_type_{OK_ID}").value == "invoice"
+    # the analyst's query of docs/sql.md
+    changed = query(
+        workspace,
+        "SELECT d.source_name, arg_max(c.new_value ->> 'doc_type', c.created_at) AS reviewed "
+        "FROM effective_corrections c JOIN documents d USING (document_id) "
+        "WHERE c.target_type = 'document' AND c.action = 'relabel' GROUP BY ALL",
+    ).to_pylist()
+    assert changed == [{"source_name": "receipt-a.png", "reviewed": "invoice"}]

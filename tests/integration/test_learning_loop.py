@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pipelines.execution.batch import run_batch
 from pipelines.execution.config import load_profile
-from pipelines.learning.form_examples import form_examples
+from pipelines.learning.examples import form_examples
 from pipelines.learning.registry import FORM_LABELLER, activate, active, versions
 from pipelines.learning.train import train_form_labeller
 from pipelines.store.corrections import Correction, journal

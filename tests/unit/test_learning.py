@@ -13,7 +13,7 @@ from extractors.stages.forms.features import LABELS, RULE_COLUMNS, n_features
 from extractors.stages.forms.kv import FormKvOptions, FormKvStage
 from models.feature_classifier import FeatureClassifier, ModelFileError, load_verified
 from pipelines.execution.config import load_profile
-from pipelines.learning.form_examples import PageExamples, page_examples
+from pipelines.learning.examples import Examples, page_examples
 from pipelines.learning.registry import (
     FORM_LABELLER,
     activate,
@@ -22,7 +22,8 @@ from pipelines.learning.registry import (
     versions,
     with_learned_models,
 )
-from pipelines.learning.train import label_f1, split_documents, train_form_labeller
+from pipelines.learning.tasks import label_f1
+from pipelines.learning.train import split_documents, train_form_labeller
 from pipelines.store.reviewed import apply_corrections
 from pipelines.store.workspace import Workspace
 from tests.forms_fixtures import APPLICATION, form_document
@@ -81,7 +82,7 @@ def test_label_f1_by_hand() -> None:
     assert label_f1(np.zeros(2, int), np.zeros(2, int)) == 1.0
 
 
-def _examples(n_docs: int, rule_wrong: bool, seed: int = 0) -> list[PageExamples]:
+def _examples(n_docs: int, rule_wrong: bool, seed: int = 0) -> list[Examples]:
     """Pages where a cue (column 10) decides KEY vs VALUE; the rules say VALUE for all when
     `rule_wrong`, else they are right."""
     rng = np.random.default_rng(seed)
@@ -93,7 +94,7 @@ def _examples(n_docs: int, rule_wrong: bool, seed: int = 0) -> list[PageExamples
         targets = np.where(cue, KEY, VALUE)
         rules = np.full(40, VALUE) if rule_wrong else targets
         x[:, list(RULE_COLUMNS)] = np.eye(len(LABELS))[rules]
-        out.append(PageExamples(f"doc-{d}", 0, x, targets, rules))
+        out.append(Examples(f"doc-{d}", 0, x, targets, rules))
     return out
 
 
@@ -108,7 +109,7 @@ def test_a_better_candidate_is_promoted_and_used(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path)
     report = train_form_labeller(ws, min_documents=5, examples=_examples(12, rule_wrong=True))
     assert report.current == "rules" and report.promoted
-    assert report.candidate_f1 > report.current_f1 + 0.2
+    assert report.candidate_score > report.current_score + 0.2
     model = active(ws, FORM_LABELLER)
     assert model is not None and report.version is not None
     assert model.version == report.version.version
@@ -128,7 +129,7 @@ def test_no_better_than_the_rules_is_stored_but_not_used(tmp_path: Path) -> None
     pytest.importorskip("torch")
     ws = Workspace.open(tmp_path)
     report = train_form_labeller(ws, min_documents=5, examples=_examples(12, rule_wrong=False))
-    assert report.current_f1 == 1.0 and not report.promoted and report.version is not None
+    assert report.current_score == 1.0 and not report.promoted and report.version is not None
     assert active(ws, FORM_LABELLER) is None
     assert with_learned_models(load_profile("default"), ws) == load_profile("default")
 
@@ -169,3 +170,81 @@ def test_the_stage_relabels_with_the_active_model(tmp_path: Path) -> None:
     load_verified.cache_clear()
     with pytest.raises(ModelFileError, match="checksum"):
         FormKvStage(FormKvOptions(**spec.options)).annotate(form_document(APPLICATION), None)
+
+
+def test_doctype_vector_holds_the_rules_answer_and_every_cue() -> None:
+    from extractors.stages.doctype import FEATURE_NAMES, TYPES, feature_vector, features
+
+    document = form_document(APPLICATION)
+    assert set(features(document)) == set(FEATURE_NAMES)
+    row = feature_vector(document)
+    assert row.shape == (1, 2 * len(TYPES) + len(FEATURE_NAMES))
+    assert row[0, : len(TYPES)].sum() == 1.0
+    assert row[0, len(TYPES) : 2 * len(TYPES)].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_reviewed_document_type_is_the_target() -> None:
+    from extractors.stages.doctype import TYPES, DocTypeStage
+    from pipelines.learning.examples import document_example
+
+    document = form_document(APPLICATION, doc_type=None)
+    DocTypeStage()(document)
+    rule = document.doc_type
+    latest = [{"target_type": "document", "target_id": document.document_id,
+               "action": "relabel", "new_value": '{"doc_type": "letter"}'}]  # fmt: skip
+    reviewed = apply_corrections(document, latest, [])
+    assert reviewed.doc_type == "letter" and reviewed.doc_type_confidence == 1.0
+    example = document_example(document, reviewed)
+    assert example is not None
+    assert TYPES[int(example.targets[0])] == "letter" and TYPES[int(example.rules[0])] == rule
+    # accepted as extracted: the target is the rules' type
+    accepted = document_example(document, apply_corrections(document, [], []))
+    assert accepted is not None and accepted.targets[0] == accepted.rules[0]
+
+
+def test_the_doctype_stage_reads_with_its_model(tmp_path: Path) -> None:
+    from extractors.stages.doctype import FEATURE_NAMES, TYPES, DocTypeOptions, DocTypeStage
+    from pipelines.learning.registry import DOC_TYPER
+
+    n, k = 2 * len(TYPES) + len(FEATURE_NAMES), len(TYPES)
+    letters = FeatureClassifier(
+        w1=np.zeros((n, 2), np.float32), b1=np.zeros(2, np.float32),
+        w2=np.zeros((2, k), np.float32), b2=np.eye(k, dtype=np.float32)[TYPES.index("letter")] * 5,
+        mean=np.zeros(n, np.float32), scale=np.ones(n, np.float32), labels=TYPES,
+        meta={"features_version": "1"},
+    )  # fmt: skip
+    ws = Workspace.open(tmp_path)
+    version = register(ws, DOC_TYPER, letters, {"documents": 0})
+    activate(ws, version)
+    (spec,) = [
+        s for s in with_learned_models(load_profile("default"), ws).stages if s.kind == DOC_TYPER
+    ]
+    stage = DocTypeStage(DocTypeOptions(**spec.options))
+    document = form_document(APPLICATION, doc_type=None)
+    stage(document)
+    assert document.doc_type == "letter" and document.doc_type_confidence > 0.9
+    assert stage.recorded_version == f"1+model.{version.sha256[:12]}"
+    assert load_profile("default").stage_versions()[DOC_TYPER] == "1"
+
+
+def test_a_better_doctype_model_is_promoted(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from extractors.stages.doctype import FEATURE_NAMES, TYPES
+    from pipelines.learning.tasks import DOC_TYPES
+    from pipelines.learning.train import train_task
+
+    rng = np.random.default_rng(0)
+    n = 2 * len(TYPES) + len(FEATURE_NAMES)
+    examples = []
+    for d in range(40):  # the rules say "report" for all; a cue column tells form from letter
+        x = np.zeros((1, n), np.float32)
+        x[0, 30] = rng.normal()  # a cue that says nothing
+        target = TYPES.index("form") if d % 2 else TYPES.index("letter")
+        x[0, 20] = float(d % 2)
+        x[0, : len(TYPES)] = np.eye(len(TYPES))[TYPES.index("report")]
+        examples.append(Examples(f"doc-{d}", None, x, np.array([target]),
+                                 np.array([TYPES.index("report")])))  # fmt: skip
+    ws = Workspace.open(tmp_path)
+    report = train_task(ws, DOC_TYPES, min_documents=10, examples=examples)
+    assert report.current_score == 0.0 and report.candidate_score == 1.0 and report.promoted
+    assert "accuracy" in report.reason

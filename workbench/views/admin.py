@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pipelines.learning.fit import TorchMissing
-from pipelines.learning.registry import FORM_LABELLER, versions
+from pipelines.learning.registry import LEARNED_STAGES, versions
 from pipelines.learning.registry import active as active_model
 from pipelines.learning.train import activate_as, train_as
 from pipelines.security import administration
@@ -132,37 +132,43 @@ with erase_tab:
 
 with models_tab:
     st.caption(
-        "The form labeller (KEY / VALUE / HEADER) learns from reviewed forms. A new version is "
-        "kept in use only when it labels held-back reviewed documents better than the current "
-        "one; later batches read with the version in use (docs/learning.md)."
+        "The form labeller (KEY / VALUE / HEADER) and the document-type classifier learn from "
+        "reviewed documents. A new version is kept in use only when it does better than the "
+        "current one on held-back reviewed documents; later batches read with the versions in "
+        "use (docs/learning.md)."
     )
-    in_use = active_model(ws, FORM_LABELLER)
+    in_use = {task: active_model(ws, task) for task in LEARNED_STAGES}
+    known = [v for task in LEARNED_STAGES for v in versions(ws, task)]
     st.dataframe(
         [
             {
+                "task": v.task,
                 "version": v.version,
                 "trained": str(v.report.get("trained_at", ""))[:19],
                 "documents": v.report.get("documents"),
-                "held-back F1": v.report.get("held_back_f1"),
-                "against": f"{v.report.get('measured_against')} {v.report.get('current_f1')}",
-                "in use": in_use is not None and in_use.version == v.version,
+                "held-back score": v.report.get("held_back_score"),
+                "against": f"{v.report.get('measured_against')} {v.report.get('current_score')}",
+                "in use": v == in_use.get(v.task),
             }
-            for v in versions(ws, FORM_LABELLER)
+            for v in known
         ],
         hide_index=True,
         key="model_versions",
     )
     if st.button("Train from reviews", key="train_models", icon=":material/model_training:"):
-        with st.spinner("Training on the reviewed forms"):
+        with st.spinner("Training on the reviewed documents"):
             try:
                 trained = train_as(ws, principal)
             except (TorchMissing, PermissionDenied) as error:
                 st.error(str(error), icon=":material/block:")
             else:
-                (st.success if trained.promoted else st.info)(trained.reason)
-    stored = [v.version for v in versions(ws, FORM_LABELLER)]
-    if stored:
+                for outcome in trained:
+                    show = st.success if outcome.promoted else st.info
+                    show(f"{outcome.task}: {outcome.reason}")
+    if known:
         m1, m2 = st.columns([3, 2], vertical_alignment="bottom")
-        chosen = m1.selectbox("Version", stored, index=len(stored) - 1, key="model_version")
+        labels = [f"{v.task} {v.version}" for v in known]
+        chosen = m1.selectbox("Version", labels, index=len(labels) - 1, key="model_version")
+        task, version = str(chosen).split(" ", 1)
         if m2.button("Use this version", key="activate_model"):
-            _report(f"{chosen} is in use", lambda: activate_as(ws, principal, chosen))
+            _report(f"{version} is in use", lambda: activate_as(ws, principal, task, version))

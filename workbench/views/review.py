@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from extractors.stages.doctype import TYPES as DOC_TYPES
 from workbench import auth, panels, resources
 from workbench.data import REVIEW_TARGET
 from workbench.overlay import (
@@ -161,6 +162,24 @@ if info.status == "partial":
     )
 if document.review_reasons:
     st.info("Check first: " + "; ".join(document.review_reasons), icon=":material/rule:")
+type_fix = fixes.get(("document", doc_id))
+shown_type = (
+    type_fix["new_value"].get("doc_type")
+    if type_fix and type_fix["action"] == "relabel" and isinstance(type_fix["new_value"], dict)
+    else document.doc_type
+)
+type_key = f"doc_type_{doc_id}"
+type_col, _ = st.columns([2, 5])
+type_col.selectbox(
+    "Document type",
+    DOC_TYPES,
+    index=DOC_TYPES.index(shown_type) if shown_type in DOC_TYPES else None,
+    key=type_key,
+    disabled=not reviewer,
+    on_change=panels.on_doc_type,
+    args=(context, document, shown_type, type_key),
+    help="corrections here teach the document-type model (folio train)",
+)
 
 left, right = st.columns([1, 1], gap="medium")
 with left:

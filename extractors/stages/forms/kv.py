@@ -27,7 +27,7 @@ from extractors.stages.forms.labels import KEY, label_segments
 from extractors.stages.forms.layout import Neighbours, neighbours
 from extractors.stages.forms.linking import link_values
 from extractors.stages.forms.segments import CHECKED_MARKS, Segment, line_pieces, segments
-from models.feature_classifier import FeatureClassifier, load_verified
+from models.feature_classifier import FeatureClassifier, load_verified, recorded_version
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +130,7 @@ class FormKvStage(DocumentStage[FormKvOptions]):
 
     @property
     def recorded_version(self) -> str:
-        sha = self.options.model_sha256
-        if not self.options.model:
-            return self.version
-        return f"{self.version}+model.{sha[:12]}" if sha else f"{self.version}+model"
+        return recorded_version(self.version, self.options.model, self.options.model_sha256)
 
     def annotate(self, document: Document, prediction: object) -> None:
         document.entities = [e for e in document.entities if e.source != self.kind]
