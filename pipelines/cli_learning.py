@@ -88,7 +88,7 @@ def _print_versions(ws: Workspace) -> None:
         console.print("no model versions yet (folio train makes them)")
         return
     in_use = {task: active(ws, task) for task in LEARNED_STAGES}
-    table = Table("task", "version", "trained at", "documents", "held back", "against", "")
+    table = Table("task", "version", "trained at", "documents", "cross-validated", "against", "")
     for v in known:
         r, current = v.report, in_use.get(v.task)
         table.add_row(

@@ -177,9 +177,7 @@ def evaluate_learning(
 def format_learning(result: LearningResult, eval_split: str) -> str:
     r = result.train
     lines = [
-        f"trained on {r.train_documents} of {result.n_train} reviewed forms "
-        f"({r.train_rows} segments), measured on {r.held_back_documents} held back "
-        f"({r.held_back_rows} segments): {r.reason}",
+        f"{result.n_train} reviewed forms ({r.rows} segments): {r.reason}",
         f"{eval_split}: {'':<10} {'labelling F1':>13} {'linking F1':>11}",
     ]
     for name, scores in result.scores.items():
@@ -286,10 +284,7 @@ def review_type(document: Document, kind: str, result_id: str) -> list[Correctio
 
 def format_type_learning(result: TypeLearningResult) -> str:
     r = result.train
-    lines = [
-        f"trained on {r.train_documents} of {r.documents} reviewed documents, measured on "
-        f"{r.held_back_documents} held back: {r.reason}"
-    ]
+    lines = [f"{r.documents} reviewed documents: {r.reason}"]
     names = sorted({name for per in result.right.values() for name in per})
     lines.append(f"{'':<10} " + " ".join(f"{n:>18}" for n in names) + f" {'all':>9}")
     for variant, per in result.right.items():

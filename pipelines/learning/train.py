@@ -2,14 +2,15 @@
 
 For each learned part (tasks.py: the form labeller, the document-type classifier):
 1. Examples from the reviewed documents (examples.py).
-2. Documents are split by a hash of their id: one in five is held back (at least one), so a
-   document is wholly on one side and a rerun splits the same way.
-3. A candidate is fitted on the rest (fit.py).
-4. Candidate and current model (the active version, else the rules) predict the held-back
-   rows; the score is the task's (form labels: micro F1 over KEY, VALUE and HEADER; document
-   types: accuracy) against what the reviewers left.
-5. The candidate is stored as a new version either way (with both scores), and made active
-   only when it scores higher.
+2. Cross-validation by document: the documents are dealt into up to five folds by a hash of
+   their id (so a document is wholly in one fold and a rerun deals the same way); a candidate
+   fitted on the other folds predicts each fold. Every reviewed document is held back once,
+   so the comparison rests on all of them, not on the few a single split would hold back.
+3. The task's score (form labels: micro F1 over KEY, VALUE and HEADER; document types:
+   accuracy) of those held-back predictions, against what the reviewers left, is compared
+   with the current model's (the active version, else the rules) on the same documents.
+4. The model fitted on every document is stored as a new version either way (with both
+   scores), and made active only when the cross-validated score is higher.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pipelines.security import audit
 from pipelines.security.principal import Principal
 from pipelines.store.workspace import Workspace
 
-HELD_BACK = 5
+FOLDS = 5
 MIN_DOCUMENTS = 10  # reviewed documents of a task before a model is worth fitting
 
 
@@ -38,31 +39,26 @@ MIN_DOCUMENTS = 10  # reviewed documents of a task before a model is worth fitti
 class TrainReport:
     task: str
     documents: int
-    train_documents: int
-    held_back_documents: int
-    train_rows: int
-    held_back_rows: int
+    folds: int
+    rows: int
     current: str  # "rules" or the active version
     current_score: float
-    candidate_score: float
-    version: ModelVersion | None  # the candidate as stored (None: too few documents)
+    candidate_score: float  # cross-validated: each document predicted by a model not fitted on it
+    version: ModelVersion | None  # the model fitted on every document (None: too few)
     promoted: bool
     reason: str
 
 
-def held_back(document_id: str) -> bool:
-    return int(hashlib.sha256(document_id.encode()).hexdigest(), 16) % HELD_BACK == 0
+def _hash(document_id: str) -> int:
+    return int(hashlib.sha256(document_id.encode()).hexdigest(), 16)
 
 
-def split_documents(examples: Sequence[Examples]) -> tuple[set[str], set[str]]:
-    """(train ids, held-back ids); never an empty side when there are two documents."""
-    ids = sorted({e.document_id for e in examples})
-    back = {d for d in ids if held_back(d)}
-    if not back and len(ids) > 1:
-        back = {ids[-1]}
-    if len(back) == len(ids) and len(ids) > 1:
-        back = set(ids[:-1][: max(1, len(ids) // HELD_BACK)])
-    return set(ids) - back, back
+def folds(document_ids: Sequence[str], k: int = FOLDS) -> list[set[str]]:
+    """The documents dealt into min(k, n) folds in the order of their hashes (sizes differ by
+    at most one; the same ids always give the same folds)."""
+    ordered = sorted(set(document_ids), key=_hash)
+    n = min(k, len(ordered))
+    return [set(ordered[i::n]) for i in range(n)] if n else []
 
 
 def _stack(examples: Sequence[Examples], ids: set[str]) -> tuple[np.ndarray, ...]:
@@ -90,54 +86,59 @@ def train_task(
 ) -> TrainReport:
     """The loop of the module docstring for one task over the workspace's reviews."""
     examples = list(task.examples(workspace) if examples is None else examples)
-    train_ids, back_ids = split_documents(examples)
-    n_docs = len(train_ids | back_ids)
-    x_train, y_train, _ = _stack(examples, train_ids)
-    x_back, y_back, rules_back = _stack(examples, back_ids)
-    sizes = (n_docs, len(train_ids), len(back_ids), len(y_train), len(y_back))
-    if n_docs < min_documents or not len(y_train) or not len(y_back):
-        reason = f"{n_docs} reviewed {task.what}, {min_documents} needed"
-        return TrainReport(task.name, *sizes, "rules", 0.0, 0.0, None, False, reason)
+    ids = {e.document_id for e in examples}
+    n_rows = sum(len(e.targets) for e in examples)
+    parts = folds(sorted(ids))
+    if len(ids) < min_documents or len(parts) < 2:
+        reason = f"{len(ids)} reviewed {task.what}, {max(2, min_documents)} needed"
+        return TrainReport(task.name, len(ids), 0, n_rows, "rules", 0.0, 0.0, None, False, reason)
+    trained_at = datetime.now(UTC).isoformat()
+    meta = {"features_version": task.features_version, "trained_at": trained_at}
+
+    def fit(chosen: set[str]) -> FeatureClassifier:
+        x, y, _ = _stack(examples, chosen)
+        return fit_classifier(x, y, task.labels, task.prior_columns, settings, device, meta)
+
+    held_pred, held_true, held_x = [], [], []
+    for part in parts:
+        x, y, _ = _stack(examples, part)
+        held_pred.append(_predict(fit(ids - part), x))
+        held_true.append(y)
+        held_x.append(x)
+    y_held = np.concatenate(held_true)
+    candidate_score = task.score(np.concatenate(held_pred), y_held)
     current = active(workspace, task.name)
-    current_name, current_pred = "rules", rules_back
+    current_name, current_pred = "rules", np.concatenate([_stack(examples, p)[2] for p in parts])
     if current is not None:
         try:
             model = FeatureClassifier.load(current.path, task.labels, task.features_version)
-            current_name, current_pred = current.version, _predict(model, x_back)
+            current_name = current.version
+            current_pred = np.concatenate([_predict(model, x) for x in held_x])
         except ModelFileError:
             pass  # an active model this code cannot read is measured as the rules it falls to
-    trained_at = datetime.now(UTC).isoformat()
-    meta = {"features_version": task.features_version, "trained_at": trained_at}
-    candidate = fit_classifier(
-        x_train, y_train, task.labels, task.prior_columns, settings, device, meta
-    )
-    current_score = task.score(current_pred, y_back)
-    candidate_score = task.score(_predict(candidate, x_back), y_back)
+    current_score = task.score(current_pred, y_held)
     promoted = candidate_score > current_score
     report = {
         "trained_at": trained_at,
-        "documents": n_docs,
-        "train_documents": len(train_ids),
-        "held_back_documents": len(back_ids),
-        "train_rows": len(y_train),
-        "held_back_rows": len(y_back),
+        "documents": len(ids),
+        "folds": len(parts),
+        "rows": n_rows,
         "score": task.score_name,
         "measured_against": current_name,
         "held_back_score": round(candidate_score, 4),
         "current_score": round(current_score, 4),
         "promoted": promoted,
     }
-    version = register(workspace, task.name, candidate, report)
+    version = register(workspace, task.name, fit(ids), report)
     if promoted:
         activate(workspace, version)
     verdict = "now active" if promoted else f"not better, {current_name} stays"
     reason = (
-        f"held-back {task.score_name} {candidate_score:.3f} vs {current_score:.3f} "
-        f"({current_name}): {verdict}"
+        f"{task.score_name} of {len(ids)} documents held back in {len(parts)} folds: "
+        f"{candidate_score:.3f} vs {current_score:.3f} ({current_name}): {verdict}"
     )
-    return TrainReport(
-        task.name, *sizes, current_name, current_score, candidate_score, version, promoted, reason
-    )
+    return TrainReport(task.name, len(ids), len(parts), n_rows, current_name, current_score,
+                       candidate_score, version, promoted, reason)  # fmt: skip
 
 
 def train_form_labeller(

@@ -80,7 +80,7 @@ def test_admin_trains_and_chooses_the_model_in_use(app: AppTest, workspace: Work
     )  # fmt: skip
     version = register(workspace, FORM_LABELLER, model, {"documents": 12, "held_back_score": 0.7})
     at.run()
-    table = next(df.value for df in at.dataframe if "held-back score" in df.value.columns)
+    table = next(df.value for df in at.dataframe if "cross-validated" in df.value.columns)
     assert table["version"].tolist() == [version.version]
     assert table["documents"].tolist() == [12] and table["in use"].tolist() == [False]
     at.button(key="activate_model").click().run()

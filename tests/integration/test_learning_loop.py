@@ -77,8 +77,7 @@ def test_reviews_train_a_model_the_next_batch_uses(tmp_path: Path) -> None:
         assert 0 in page.targets.tolist()  # the deleted title is "no label" now
         assert (page.targets != 0).sum() >= 6  # keys and values as extracted
     report = train_form_labeller(ws, min_documents=2)
-    assert report.version is not None and report.train_documents == 1
-    assert report.held_back_documents == 1
+    assert report.version is not None and report.documents == 2 and report.folds == 2
     activate(ws, report.version)  # whatever the gate said: the next batch must use it
 
     summary = run_batch(paths, config, ws, workers=1)

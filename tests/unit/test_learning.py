@@ -23,7 +23,7 @@ from pipelines.learning.registry import (
     with_learned_models,
 )
 from pipelines.learning.tasks import label_f1
-from pipelines.learning.train import split_documents, train_form_labeller
+from pipelines.learning.train import folds, train_form_labeller
 from pipelines.store.reviewed import apply_corrections
 from pipelines.store.workspace import Workspace
 from tests.forms_fixtures import APPLICATION, form_document
@@ -98,10 +98,14 @@ def _examples(n_docs: int, rule_wrong: bool, seed: int = 0) -> list[Examples]:
     return out
 
 
-def test_split_keeps_both_sides() -> None:
+def test_folds_hold_every_document_once() -> None:
     for n in (2, 3, 7, 30):
-        train, back = split_documents(_examples(n, False))
-        assert train and back and not train & back and len(train | back) == n
+        ids = [f"doc-{d}" for d in range(n)]
+        parts = folds(ids)
+        assert len(parts) == min(5, n)
+        assert set().union(*parts) == set(ids) and sum(map(len, parts)) == n
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+        assert folds(list(reversed(ids))) == parts  # the order given does not matter
 
 
 def test_a_better_candidate_is_promoted_and_used(tmp_path: Path) -> None:

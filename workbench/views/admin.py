@@ -134,8 +134,8 @@ with models_tab:
     st.caption(
         "The form labeller (KEY / VALUE / HEADER) and the document-type classifier learn from "
         "reviewed documents. A new version is kept in use only when it does better than the "
-        "current one on held-back reviewed documents; later batches read with the versions in "
-        "use (docs/learning.md)."
+        "current one on reviewed documents it was not fitted on (cross-validated); later "
+        "batches read with the versions in use (docs/learning.md)."
     )
     in_use = {task: active_model(ws, task) for task in LEARNED_STAGES}
     known = [v for task in LEARNED_STAGES for v in versions(ws, task)]
@@ -146,7 +146,7 @@ with models_tab:
                 "version": v.version,
                 "trained": str(v.report.get("trained_at", ""))[:19],
                 "documents": v.report.get("documents"),
-                "held-back score": v.report.get("held_back_score"),
+                "cross-validated": v.report.get("held_back_score"),
                 "against": f"{v.report.get('measured_against')} {v.report.get('current_score')}",
                 "in use": v == in_use.get(v.task),
             }
