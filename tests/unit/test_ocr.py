@@ -328,3 +328,15 @@ def test_latin_pages_take_the_readings_without_wide_characters() -> None:
     ]
     chinese = [reading("合计：15.00", "15.00"), reading("谢谢光临 A", "A")]
     assert [r.text for r in page_readings(chinese)] == ["合计：15.00", "谢谢光临 A"]
+
+
+def test_letters_inside_numbers_read_as_digits() -> None:
+    from extractors.stages.ocr import digits_in_numbers
+
+    assert digits_in_numbers("NO 29O, JALAN") == "NO 290, JALAN"  # after two digits
+    assert digits_in_numbers("7/1l8B 1O5 12O.50") == "7/118B 105 120.50"  # between digits
+    assert digits_in_numbers("4|2") == "412"
+    # A letter beside the number is a word, not a misread digit.
+    for word in ("H2O", "CO2", "3RD", "100OK", "NO.2", "2OO", "Ollie 2"):
+        assert digits_in_numbers(word) == word
+    assert len(digits_in_numbers("1l1O1")) == 5  # one character for one: spans still hold
