@@ -149,6 +149,47 @@ def test_two_text_rows_in_one_ruled_band(tmp_path: Path) -> None:
                             ["Beta", "3.5", "4.5"]]  # fmt: skip
 
 
+def test_wrapped_label_in_a_ruled_band_stays_with_its_values(tmp_path: Path) -> None:
+    """A label that wraps ("Murder and nonnegligent" / "manslaughter") inside a band of
+    several text rows is one row, with the values printed beside its last line."""
+    body = [["Robbery", "1.5", "2.5"], ["Murder and", "", ""], ["manslaughter", "3.5", "4.5"],
+            ["Arson", "5.5", "6.5"]]  # fmt: skip
+
+    def draw(pdf: FPDF) -> None:
+        _ruled(pdf, [100, 200, 300, 400], [100, 120, 190])
+        for c, text in enumerate(["Offense", "Low", "High"]):
+            _put(pdf, 104 + 100 * c, 114, text)
+        for r, row in enumerate(body):
+            for c, text in enumerate(row):
+                if text:
+                    _put(pdf, 104 + 100 * c, 134 + 14 * r, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert _grid(table) == [["Offense", "Low", "High"], ["Robbery", "1.5", "2.5"],
+                            ["Murder and manslaughter", "3.5", "4.5"],
+                            ["Arson", "5.5", "6.5"]]  # fmt: skip
+
+
+def test_wrapped_label_in_a_borderless_table_stays_with_its_values(tmp_path: Path) -> None:
+    rows = [["Offense", "Total", "Male", "Female"], ["Robbery", "102.1", "90.0", "12.1"],
+            ["Offenses against the", "", "", ""], ["family and children", "92.4", "68.9", "23.4"],
+            ["Arson", "9.8", "8.1", "1.7"], ["Fraud", "173.7", "98.4", "75.3"]]  # fmt: skip
+    xs = [80, 260, 340, 420]
+
+    def draw(pdf: FPDF) -> None:
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                if text:
+                    _put(pdf, xs[c], 130 + 14 * r, text)
+
+    doc = _run(tmp_path, draw)
+    (table,) = doc.pages[0].tables
+    assert table.source == "tables.pdf:aligned"
+    assert _grid(table) == [rows[0], rows[1], ["Offenses against the family and children",
+                            "92.4", "68.9", "23.4"], rows[4], rows[5]]  # fmt: skip
+
+
 def test_dense_two_column_text_has_no_table(tmp_path: Path) -> None:
     sentence = "the model reads every page of a document and finds the text in it while keeping "
     words = (sentence + "the order of columns and paragraphs intact for later stages").split(" ")

@@ -251,7 +251,8 @@ def merge_continuations(
 ) -> None:
     """Join a wrapped first-column label with its row. Two shapes: values standing in a row
     without a label, between label fragments just above/below it (values centred on a
-    wrapped label); and a fragment starting in lower case right under a labelled row."""
+    wrapped label); a fragment starting in lower case right under a labelled row; and a
+    label fragment right above a row whose label starts in lower case."""
 
     def fragment(i: int) -> bool:
         return (
@@ -289,7 +290,21 @@ def merge_continuations(
         ):
             _join_rows(rows, cells, i - 1, i)
             continue
+        elif (
+            i + 1 < len(rows)
+            and fragment(i)
+            and close(i, i + 1)
+            and _label_starts_lower(cells[i + 1], texts)
+        ):
+            _join_rows(rows, cells, i, i + 1)
+            continue
         i += 1
+
+
+def _label_starts_lower(row: list[Cells], texts: Sequence[str]) -> bool:
+    """The row has a first-column label and it begins in lower case (it ends a wrapped one)."""
+    first = next((ws for c0, _, ws in row if c0 == 0), None)
+    return bool(first) and texts[first[0]][:1].islower()
 
 
 def build_aligned(

@@ -222,7 +222,33 @@ def _line_bands(
     shared = sum(len({i for _, _, i in slot}) >= 2 for slot in slots)
     if len(slots) < 2 or shared < 2:
         return None
+    slots = _join_wrapped_labels(slots, cell_rows, texts)
     return [(min(t for t, _, _ in slot), max(b for _, b, _ in slot)) for slot in slots]
+
+
+def _join_wrapped_labels(
+    slots: list[list[tuple[float, float, int]]],
+    cell_rows: list[list[TextRow]],
+    texts: Sequence[str],
+) -> list[list[tuple[float, float, int]]]:
+    """A slot holding one line of the first cell only (a label that wraps), followed by a slot
+    whose first-cell line starts in lower case (the label's end), is one row with it."""
+
+    def label_start(slot: list[tuple[float, float, int]]) -> str:
+        for top, bottom, i in slot:
+            if i == 0:
+                line = next(r for r in cell_rows[0] if (r.top, r.bottom) == (top, bottom))
+                return texts[line.words[0]] if line.words else ""
+        return ""
+
+    out: list[list[tuple[float, float, int]]] = []
+    for slot in slots:
+        if out and {i for _, _, i in out[-1]} == {0} and len(out[-1]) == 1:
+            if label_start(slot)[:1].islower():
+                out[-1] = [*out[-1], *slot]
+                continue
+        out.append(slot)
+    return out
 
 
 def split_bands(
@@ -235,7 +261,10 @@ def split_bands(
     new_rows: list[float] = [grid.rows[0]]
     mapping: list[tuple[int, int]] = []  # per old row: first new row, number of new rows
     for r in range(n_rows):
-        band = [i for i, c in enumerate(grid.cells) if c.row == r and c.row_span == 1]
+        band = sorted(
+            (i for i, c in enumerate(grid.cells) if c.row == r and c.row_span == 1),
+            key=lambda i: grid.cells[i].col,
+        )
         cell_rows = [text_rows(boxes, inside[i]) for i in band]
         lines = _line_bands(cell_rows, texts)
         start = len(new_rows) - 1
