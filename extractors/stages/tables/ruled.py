@@ -243,10 +243,10 @@ def _join_wrapped_labels(
 
     out: list[list[tuple[float, float, int]]] = []
     for slot in slots:
-        if out and {i for _, _, i in out[-1]} == {0} and len(out[-1]) == 1:
-            if label_start(slot)[:1].islower():
-                out[-1] = [*out[-1], *slot]
-                continue
+        lone_label = bool(out) and len(out[-1]) == 1 and out[-1][0][2] == 0
+        if lone_label and label_start(slot)[:1].islower():
+            out[-1] = [*out[-1], *slot]
+            continue
         out.append(slot)
     return out
 
