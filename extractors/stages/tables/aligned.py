@@ -303,7 +303,7 @@ def merge_continuations(
 
 def _label_starts_lower(row: list[Cells], texts: Sequence[str]) -> bool:
     """The row has a first-column label and it begins in lower case (it ends a wrapped one)."""
-    first = next((ws for c0, _, ws in row if c0 == 0), None)
+    first = next((ws for c0, _, ws in row if c0 == 0), [])
     return bool(first) and texts[first[0]][:1].islower()
 
 
