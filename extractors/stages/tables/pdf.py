@@ -190,7 +190,7 @@ def _near(words: Sequence[Word], bbox: Box, page: Page, margin: float = 2.0) -> 
 @register
 class PdfTableStage(PageStage[PdfTableOptions]):
     kind = "tables.pdf"
-    version = "1"
+    version = "2"  # 2: wrapped first-column labels join their row
     requires = (BLOCKS,)
     uses = (REGIONS, RULINGS)
     produces = (TABLES,)
