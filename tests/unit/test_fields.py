@@ -393,3 +393,49 @@ def test_a_sender_line_gives_the_name_without_the_address() -> None:
     ]
     got = values(document_of(page_of(rows), doc_type="invoice"))
     assert got["vendor_name"] == "Müller & Söhne GmbH"
+
+
+def _receipt(top: list[str | tuple[str, str]]) -> list[str | tuple[str, str]]:
+    return [*top, "-INVOICE-", ("ITEM", "9.00"), ("TOTAL RM", "9.00"), "12-01-19 21:13"]
+
+
+def test_a_branch_in_parentheses_under_the_name_belongs_to_the_name() -> None:
+    got = values(document_of(page_of(_receipt([
+        "CHECKERS HYPERMARKET SDN BHD", "(JALAN KLANG LAMA)",
+        "LOT 2942, JLN SERI SENTOSA 8,", "58000 KUALA LUMPUR.",
+    ]))))  # fmt: skip
+    assert got["vendor_name"] == "CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)"
+    assert got["vendor_address"] == "LOT 2942, JLN SERI SENTOSA 8, 58000 KUALA LUMPUR."
+
+
+def test_a_tax_number_printed_in_groups_is_passed_over_before_the_address() -> None:
+    got = values(document_of(page_of(_receipt([
+        "TIMELESS KITCHENETTE SDN BHD", "GST Reg no : 0000 6771 0976",
+        "Lot 50, Floor T2, Sky Avenue", "69000 Pahang Malaysia", "Guest Check",
+    ]))))  # fmt: skip
+    assert got["vendor_address"] == "Lot 50, Floor T2, Sky Avenue 69000 Pahang Malaysia"
+
+
+@pytest.mark.parametrize("phone_row", ["T: 03-20937358", "Careline : 1800 88 1231"])
+def test_a_phone_numbers_label_is_not_part_of_the_address(phone_row: str) -> None:
+    document = document_of(page_of(_receipt([
+        "BENS INDEPENDENT GROCER SDN BHD", "Lot 6, Jalan Batai",
+        f"50490 Kuala Lumpur {phone_row}",
+    ])))  # fmt: skip
+    words = document.pages[0].blocks[0].lines[2].words
+    first = next(k for k, w in enumerate(words) if w.text[0].isdigit() and k > 0)
+    phone = words[first:]
+    document.entities.append(Entity(
+        id="e0", label="PHONE", text=" ".join(w.text for w in phone), page=0,
+        bbox=phone[0].bbox, confidence=0.9, source="entities.patterns",
+        word_ids=[w.id for w in phone],
+    ))  # fmt: skip
+    got = values(document)
+    assert got["vendor_address"] == "Lot 6, Jalan Batai 50490 Kuala Lumpur"
+
+
+def test_a_street_abbreviated_jl_is_an_address_not_a_name() -> None:
+    got = values(document_of(page_of(_receipt([
+        "K3-113, JL IBRAHIM SULTAN", "80300 JOHOR BAHRU", "H/P: 019-7521215",
+    ]))))  # fmt: skip
+    assert got["vendor_name"] != "K3-113, JL IBRAHIM SULTAN"

@@ -48,7 +48,7 @@ _FROM = re.compile(r"(?i)^(?:from|seller|supplier|vendor|van|von|de|fournisseur|
 _ADDRESS_STOP = re.compile(
     r"(?i)(?<![a-z])(?:te[l1]|telephone|fax|phone|mobile|h/?p|email|e-mail|www|http|gst|sst|vat|"
     r"btw|ust|tva|(?:tax\s*)?invoice|receipt|factuur|rechnung|facture|date|cashier|kvk|iban|"
-    r"bank|cash\s*bill|roc|(?:co(?:mpany)?\.?\s*)?reg(?:istration)?\.?\s*no|company\s*no)(?![a-z])|"
+    r"bank|cash\s*bill|guest\s*check|roc|(?:co(?:mpany)?\.?\s*)?reg(?:istration)?\.?\s*no|company\s*no)(?![a-z])|"
     r"\d{9,}"
 )
 # A row that only holds a company or tax number: "(CO.REG : 933109-X)", "JM0325955-V",
@@ -65,12 +65,15 @@ _TRAILING_NUMBER = re.compile(
     re.I,
 )
 _ADDRESS_CUE = re.compile(
-    r"(?i)(?<![a-z])(?:jalan|jln|lorong|taman|seksyen|section|no[.:]?\s*[a-z]?\d|lot|flr|fl|lvl|level|blk|block|street|st\.|road|rd\.?|avenue|ave|"
+    r"(?i)(?<![a-z])(?:jalan|jln|jl|lorong|taman|seksyen|section|no[.:]?\s*[a-z]?\d|lot|flr|fl|lvl|level|blk|block|street|st\.|road|rd\.?|avenue|ave|"
     r"lane|floor|suite|unit|building|straat|weg|laan|plein|stra(?:ss|ß)e|str\.|platz|rue|"
     r"avenue|boulevard|bd|chemin|place|nagar|sector|marg)(?![a-z])|\b\d{5,6}\b|"
     r"\b[1-9]\d{3} ?[A-Z]{2}\b|^\d{1,4}[A-Z]?\s*[,.]"
 )
 
+
+# A branch printed in parentheses under the name: "(JALAN KLANG LAMA)", "(SETIA ALAM)".
+_BRANCH = re.compile(r"^\((?:[^\W\d_]+[ .&'-]*){1,5}\)$")
 
 _LEADING_LEGAL_FORM = re.compile(
     r"(?i)^(?:[\w.)]+\s+)?(?:\(\w\)\s*)?(?:co\.|company|sdn\.?\s*bhd|bhd|berhad|s/b|enterprise|"
@@ -158,6 +161,7 @@ def find_vendor(rows: Sequence[Row], phone_words: set[str] | None = None) -> Ven
 
 
 _LONG_NUMBER = re.compile(r"\d{9,}")
+_DIGIT_GROUPS = re.compile(r"(?<=\d) (?=\d)")  # the spaces inside "0000 6771 0976"
 _SENDER_SEPARATOR = re.compile(r"\s+[·•|∙]\s+|\s+-\s+(?=\S)")
 
 
@@ -178,6 +182,8 @@ def _continues(upper: Row, lower: Row) -> bool:
         return False
     if not 0.7 <= lower.height / max(upper.height, 1e-9) <= 1.4:
         return False
+    if _BRANCH.match(lower.text.strip()):
+        return True
     if _ADDRESS_CUE.search(lower.text) or _NOT_A_NAME.search(lower.text):
         return False
     text = upper.text.rstrip()
@@ -233,8 +239,10 @@ def _address_rows(
             break
         text = row.text.strip()
         # a company or tax number row, also where OCR garbled its label ("GST Reg. 1o.: 0001...")
-        registration = _REGISTRATION.match(text) or (
-            _LONG_NUMBER.search(text) is not None and _letters(text) <= 12
+        # or the number is printed in groups ("GST Reg no : 0000 6771 0976")
+        digits = _DIGIT_GROUPS.sub("", text)
+        registration = _REGISTRATION.match(digits) or (
+            _LONG_NUMBER.search(digits) is not None and _letters(text) <= 12
         )
         if _ADDRESS_STOP.search(text) and not (registration and not out):
             break
@@ -247,12 +255,21 @@ def _address_rows(
             previous = row
             continue
         phone_at = next((k for k, w in enumerate(row.words) if w.id in phone_words), None)
-        if phone_at is not None:  # an unlabelled phone number ends the address
-            if phone_at:
-                out.append(sub_row(row, 0, phone_at))
+        if phone_at is not None:  # a phone number ends the address
+            before = _without_label(row, phone_at)
+            if before:
+                out.append(sub_row(row, 0, before))
             break
         out.append(row)
         previous = row
         if len(out) == ADDRESS_ROWS:
             break
     return out
+
+
+def _without_label(row: Row, end: int) -> int:
+    """How many of the row's first `end` words (those before a phone number) remain without
+    the number's label, a word ending in a colon right before it ("T:", "careline :")."""
+    if end and row.words[end - 1].text.endswith(":"):
+        return end - 2 if row.words[end - 1].text == ":" and end > 1 else end - 1
+    return end
