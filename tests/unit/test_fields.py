@@ -439,3 +439,22 @@ def test_a_street_abbreviated_jl_is_an_address_not_a_name() -> None:
         "K3-113, JL IBRAHIM SULTAN", "80300 JOHOR BAHRU", "H/P: 019-7521215",
     ]))))  # fmt: skip
     assert got["vendor_name"] != "K3-113, JL IBRAHIM SULTAN"
+
+
+def test_the_address_ends_with_its_country() -> None:
+    got = values(document_of(page_of(_receipt([
+        "POPULAR BOOK CO. (M) SDN BHD", "No 8, Jalan 7/118B, Desa Tun Razak",
+        "56000 Kuala Lumpur, Malaysia", "SUNWAY VELOCITY", "Tel : 03-9201 6281",
+    ]))))  # fmt: skip
+    address = "No 8, Jalan 7/118B, Desa Tun Razak 56000 Kuala Lumpur, Malaysia"
+    assert got["vendor_address"] == address
+
+
+def test_a_rounding_adjustment_row_leads_to_the_rounded_total_under_it() -> None:
+    got = values(document_of(page_of([
+        "BANH MI CAFE SDN BHD", "No. 1 Jalan Puteri 7/10", "-INVOICE-", ("ITEM", "21.30"),
+        ("Total (Excluding GST):", "21.30"), ("Total (Inclusive of GST):", "23.26"),
+        ("Rounding Adj:", "-0.01"), ("TOTAL:", "23.25"), ("CASH", "50.00"),
+        "29-10-2017 18:31",
+    ])))  # fmt: skip
+    assert got["total"] == "23.25"

@@ -39,7 +39,7 @@ class FieldOptions(StageOptions):
 @register
 class InvoiceFieldStage(DocumentStage[FieldOptions]):
     kind: ClassVar[str] = "fields.invoice"
-    version: ClassVar[str] = "2"  # 2: branch lines, grouped tax numbers, phone labels
+    version: ClassVar[str] = "2"  # 2: vendor branch lines, address ends, rounding rows
     uses: ClassVar[tuple[str, ...]] = (BLOCKS, TABLES, ENTITIES)
     produces: ClassVar[tuple[str, ...]] = (FIELDS,)
     Options: ClassVar[type[StageOptions]] = FieldOptions

@@ -163,21 +163,32 @@ class FieldFinder:
             if row.page != best.row.page or not _ROUND.search(row.text):
                 continue
             for value in self._values["amount"][k]:
-                if amount is not None and Decimal(0) < abs(value.amount - amount) <= ROUNDING:
-                    evidence = f"{best.evidence}, rounded"
-                    words = row.words_in(value.start, value.end)
-                    self.candidates.append(
-                        Candidate(
-                            "total",
-                            value.value,
-                            best.score + 0.01,
-                            row,
-                            words,
-                            evidence,
-                            value.currency or best.currency,
-                        )
-                    )
+                if amount is None:
+                    break
+                if Decimal(0) < abs(value.amount - amount) <= ROUNDING:
+                    self._rounded(best, row, value)
                     return
+                if Decimal(0) < abs(value.amount) <= ROUNDING and value.amount != amount:
+                    # the row gives the adjustment ("Rounding Adj: -0.01"); the rounded
+                    # total follows it ("TOTAL: 23.25" under "Total (incl. GST): 23.26")
+                    for after in range(k + 1, min(k + 4, len(self.rows))):
+                        for rounded in self._values["amount"][after]:
+                            if rounded.amount == amount + value.amount:
+                                self._rounded(best, self.rows[after], rounded)
+                                return
+
+    def _rounded(self, best: Candidate, row: Row, value: Value) -> None:
+        self.candidates.append(
+            Candidate(
+                "total",
+                value.value,
+                best.score + 0.01,
+                row,
+                row.words_in(value.start, value.end),
+                f"{best.evidence}, rounded",
+                value.currency or best.currency,
+            )
+        )
 
     def fallback_total(self) -> None:
         """No labelled total: the subtotal (plus tax) if there is one, else the largest amount

@@ -161,6 +161,13 @@ def find_vendor(rows: Sequence[Row], phone_words: set[str] | None = None) -> Ven
 
 
 _LONG_NUMBER = re.compile(r"\d{9,}")
+_COUNTRY_LAST = re.compile(
+    r"(?i)(?<![a-z])(?:malaysia|singapore|indonesia|thailand|philippines|india|china|"
+    r"hong\s*kong|japan|australia|new\s*zealand|united\s*kingdom|uk|ireland|usa|u\.s\.a\.?|"
+    r"united\s*states|canada|nederland|the\s*netherlands|netherlands|belgi[eë]|belgique|"
+    r"belgium|deutschland|germany|[öo]sterreich|austria|schweiz|suisse|switzerland|france|"
+    r"luxembourg|espa[ñn]a|spain|italia|italy)[\s.,;]*$"
+)
 _DIGIT_GROUPS = re.compile(r"(?<=\d) (?=\d)")  # the spaces inside "0000 6771 0976"
 _SENDER_SEPARATOR = re.compile(r"\s+[·•|∙]\s+|\s+-\s+(?=\S)")
 
@@ -262,8 +269,8 @@ def _address_rows(
             break
         out.append(row)
         previous = row
-        if len(out) == ADDRESS_ROWS:
-            break
+        if len(out) == ADDRESS_ROWS or _COUNTRY_LAST.search(text):
+            break  # a postal address ends with its country
     return out
 
 
