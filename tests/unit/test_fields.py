@@ -458,3 +458,17 @@ def test_a_rounding_adjustment_row_leads_to_the_rounded_total_under_it() -> None
         "29-10-2017 18:31",
     ])))  # fmt: skip
     assert got["total"] == "23.25"
+
+
+def test_a_timestamped_date_goes_before_an_unlabelled_one_and_expiry_dates_are_none() -> None:
+    got = values(document_of(page_of([
+        "13 MAR 2018", "POPULAR BOOK CO. (M) SDN BHD", "No 8, Jalan 7/118B",
+        "-INVOICE-", "14-03-18 21:49 SH03 ZJ20", "Card Expiry: 30/09/17",
+        ("ITEM", "9.00"), ("TOTAL RM", "9.00"),
+    ])))  # fmt: skip
+    assert got["date"] == "2018-03-14"
+    expiry_first = values(document_of(page_of([
+        "SHOP SDN BHD", "Card Expiry: 30/09/18", "01/03/18 Slip 0010104733",
+        ("ITEM", "9.00"), ("TOTAL RM", "9.00"),
+    ])))  # fmt: skip
+    assert expiry_first["date"] == "2018-03-01"

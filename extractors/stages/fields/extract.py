@@ -33,6 +33,14 @@ DATE_FIELDS = ("date", "due_date")
 SAME_ROW, BELOW = 1.0, 0.8  # how surely a value belongs to a label, by where it sits
 UNLABELLED_DATE = 0.35
 ROUNDING = Decimal("0.05")
+TIMED_DATE = 1.1  # an unlabelled date followed by a time of day
+_TIME = re.compile(r"[\s,]*(?:[01]?\d|2[0-3])[:.h][0-5]\d(?![\d/.-]\d)")
+# Labels of dates that are not the document's: expiry, validity, birth, best-before.
+_OTHER_DATE = re.compile(
+    r"(?i)(?:expir\w*|exp\.?\s*(?:date)?|valid\w*\s*(?:until|thru|through|to|till)?|"
+    r"best\s+before|use\s+by|birth\w*|d\.?o\.?b\.?|geldig\s+tot|g[üu]ltig\s+bis|ablauf\w*|"
+    r"date\s+d'expiration|valable\s+jusqu'au)\s*:?\s*$"
+)
 _ROUND = re.compile(
     r"(?i)round"
 )  # a date with no label: the document's date only failing a better one
@@ -133,9 +141,16 @@ class FieldFinder:
                         break
 
     def unlabelled_dates(self) -> None:
+        """Dates without a label: the document's date only failing a labelled one. Dates
+        labelled as something else (a card's expiry, a birth date) are none; a date printed
+        with a time of day is the transaction's (a receipt's timestamp) and goes first."""
         for row, dates in zip(self.rows, self._values["date"], strict=True):
             for value in dates:
-                self._add("date", value, UNLABELLED_DATE * value.confidence, row, None)
+                if _OTHER_DATE.search(row.text[: value.start]):
+                    continue
+                timed = _TIME.match(row.text[value.end :]) is not None
+                score = UNLABELLED_DATE * value.confidence * (TIMED_DATE if timed else 1.0)
+                self._add("date", value, score, row, None)
 
     def invoice_numbers(self) -> None:
         found = scan_rows(self.rows, lambda t: find_labelled(t, self.locale.country))
