@@ -472,3 +472,15 @@ def test_a_timestamped_date_goes_before_an_unlabelled_one_and_expiry_dates_are_n
         ("ITEM", "9.00"), ("TOTAL RM", "9.00"),
     ])))  # fmt: skip
     assert expiry_first["date"] == "2018-03-01"
+
+
+def test_a_greeting_is_no_name_and_a_labelled_company_number_does_not_continue_one() -> None:
+    got = values(document_of(page_of(_receipt([
+        "TQFOR SHOPPING WITH myNEWS.com", "PAGOH REST AND SERVICE AREA",  # "THANK YOU" misread
+        "LOT R1, KWS REHAT & RAWAT PAGOH,", "84600 PAGOH, JOHOR",
+    ]))))  # fmt: skip
+    assert got["vendor_name"] == "PAGOH REST AND SERVICE AREA"
+    got = values(document_of(page_of(_receipt([
+        "Timeless Kitchenette Sdn Bhd", "Company rto : 1174703-K", "Lot 50, Floor T2",
+    ]))))  # fmt: skip
+    assert got["vendor_name"] == "Timeless Kitchenette Sdn Bhd"

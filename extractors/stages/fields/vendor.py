@@ -33,7 +33,7 @@ _LEGAL_FORM = re.compile(
 # Rows that are not a name: document titles, greetings, contact and tax lines, labels.
 _NOT_A_NAME = re.compile(
     r"(?i)(?<![a-z])(?:tax\s+invoice|invoice|receipt|factuur|rechnung|facture|quotation|"
-    r"bill|cash\s+sale|official|welcome|thank|tel|fax|phone|email|e-mail|www|http|gst|sst|"
+    r"bill|cash\s+sale|official|welcome|thank|please|visit\s+us|shopping\s+with|tel|fax|phone|email|e-mail|www|http|gst|sst|"
     r"vat|btw|ust|tva|reg(?:istration)?\.?\s*no|co\.?\s*reg|company\s+no|kvk|iban|date|"
     r"page|no\s*:|cashier|table|order)(?![a-z])"
 )
@@ -191,6 +191,8 @@ def _continues(upper: Row, lower: Row) -> bool:
         return False
     if _BRANCH.match(lower.text.strip()):
         return True
+    if _TRAILING_NUMBER.sub("", lower.text).rstrip().endswith(":"):
+        return False  # a labelled number ("Company no : 1174703-K"), however OCR read the label
     if _ADDRESS_CUE.search(lower.text) or _NOT_A_NAME.search(lower.text):
         return False
     text = upper.text.rstrip()
