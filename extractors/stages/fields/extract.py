@@ -31,9 +31,9 @@ from extractors.stages.fields.vendor import find_vendor
 AMOUNT_FIELDS = ("total", "subtotal", "tax")
 DATE_FIELDS = ("date", "due_date")
 SAME_ROW, BELOW = 1.0, 0.8  # how surely a value belongs to a label, by where it sits
-UNLABELLED_DATE = 0.35
-ROUNDING = Decimal("0.05")
+UNLABELLED_DATE = 0.35  # a date with no label: the document's date only failing a better one
 TIMED_DATE = 1.1  # an unlabelled date followed by a time of day
+ROUNDING = Decimal("0.05")
 _TIME = re.compile(r"[\s,]*(?:[01]?\d|2[0-3])[:.h][0-5]\d(?![\d/.-]\d)")
 # Labels of dates that are not the document's: expiry, validity, birth, best-before.
 _OTHER_DATE = re.compile(
@@ -41,9 +41,7 @@ _OTHER_DATE = re.compile(
     r"best\s+before|use\s+by|birth\w*|d\.?o\.?b\.?|geldig\s+tot|g[üu]ltig\s+bis|ablauf\w*|"
     r"date\s+d'expiration|valable\s+jusqu'au)\s*:?\s*$"
 )
-_ROUND = re.compile(
-    r"(?i)round"
-)  # a date with no label: the document's date only failing a better one
+_ROUND = re.compile(r"(?i)round")
 
 
 @dataclass
@@ -172,14 +170,14 @@ class FieldFinder:
             return
         best = max(totals, key=_rank)
         amount = _amount(best.value)
+        if amount is None:
+            return
         position = self.rows.index(best.row)
         for k in range(position + 1, min(position + 5, len(self.rows))):
             row = self.rows[k]
             if row.page != best.row.page or not _ROUND.search(row.text):
                 continue
             for value in self._values["amount"][k]:
-                if amount is None:
-                    break
                 if Decimal(0) < abs(value.amount - amount) <= ROUNDING:
                     self._rounded(best, row, value)
                     return

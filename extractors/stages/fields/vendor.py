@@ -33,7 +33,8 @@ _LEGAL_FORM = re.compile(
 # Rows that are not a name: document titles, greetings, contact and tax lines, labels.
 _NOT_A_NAME = re.compile(
     r"(?i)(?<![a-z])(?:tax\s+invoice|invoice|receipt|factuur|rechnung|facture|quotation|"
-    r"bill|cash\s+sale|official|welcome|thank|please|visit\s+us|shopping\s+with|tel|fax|phone|email|e-mail|www|http|gst|sst|"
+    r"bill|cash\s+sale|official|welcome|thank|please|visit\s+us|shopping\s+with|"
+    r"tel|fax|phone|email|e-mail|www|http|gst|sst|"
     r"vat|btw|ust|tva|reg(?:istration)?\.?\s*no|co\.?\s*reg|company\s+no|kvk|iban|date|"
     r"page|no\s*:|cashier|table|order)(?![a-z])"
 )
@@ -48,7 +49,8 @@ _FROM = re.compile(r"(?i)^(?:from|seller|supplier|vendor|van|von|de|fournisseur|
 _ADDRESS_STOP = re.compile(
     r"(?i)(?<![a-z])(?:te[l1]|telephone|fax|phone|mobile|h/?p|email|e-mail|www|http|gst|sst|vat|"
     r"btw|ust|tva|(?:tax\s*)?invoice|receipt|factuur|rechnung|facture|date|cashier|kvk|iban|"
-    r"bank|cash\s*bill|guest\s*check|roc|(?:co(?:mpany)?\.?\s*)?reg(?:istration)?\.?\s*no|company\s*no)(?![a-z])|"
+    r"bank|cash\s*bill|guest\s*check|roc|"
+    r"(?:co(?:mpany)?\.?\s*)?reg(?:istration)?\.?\s*no|company\s*no)(?![a-z])|"
     r"\d{9,}"
 )
 # A row that only holds a company or tax number: "(CO.REG : 933109-X)", "JM0325955-V",

@@ -234,12 +234,10 @@ def _join_wrapped_labels(
     """A slot holding one line of the first cell only (a label that wraps), followed by a slot
     whose first-cell line starts in lower case (the label's end), is one row with it."""
 
+    first_words = {(r.top, r.bottom): texts[r.words[0]] for r in cell_rows[0] if r.words}
+
     def label_start(slot: list[tuple[float, float, int]]) -> str:
-        for top, bottom, i in slot:
-            if i == 0:
-                line = next(r for r in cell_rows[0] if (r.top, r.bottom) == (top, bottom))
-                return texts[line.words[0]] if line.words else ""
-        return ""
+        return next((first_words.get((t, b), "") for t, b, i in slot if i == 0), "")
 
     out: list[list[tuple[float, float, int]]] = []
     for slot in slots:
